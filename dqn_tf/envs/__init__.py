@@ -1,0 +1,1 @@
+"""Environments shipped with dqn_tf (RocketLander-v0, seed 000's game)."""
