@@ -1,0 +1,35 @@
+# The README's two set-up commands are `make install` and `make test`; .ci/run runs exactly those.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+RUN_DIR ?= runs/lunarlander-fast-seed0
+SEED ?= 0
+STEPS ?= 200000
+
+.PHONY: install test lint train tensorboard notebooks bench clean
+
+install:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test]"
+	@$(PY) -c "import tensorflow as tf, gymnasium, keras; print('installed: tensorflow', tf.__version__, '| keras', keras.__version__, '| gymnasium', gymnasium.__version__)"
+
+lint:
+	$(PY) -m ruff check dqn_tf tests bench
+	$(PY) -m ruff format --check dqn_tf tests bench
+
+test: lint
+	$(PY) -m pytest -n 2 -q
+
+# The main job: train LunarLander-v3 with the tuned preset, evaluate it, and leave a GIF.
+train:
+	$(PY) -m dqn_tf train --env LunarLander-v3 --preset fast --steps $(STEPS) --seed $(SEED) --run-dir $(RUN_DIR) --log-every 20
+	$(PY) -m dqn_tf evaluate --run-dir $(RUN_DIR) --episodes 100 --seed 1000
+	$(PY) -m dqn_tf replay --run-dir $(RUN_DIR) --gif $(RUN_DIR)/agent.gif
+	@echo "Weights, TensorBoard logs and agent.gif are in $(RUN_DIR)"
+
+tensorboard:
+	$(VENV)/bin/tensorboard --logdir runs --port 6006
+
+clean:
+	rm -rf runs .pytest_cache .ruff_cache

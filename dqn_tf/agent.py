@@ -1,0 +1,200 @@
+"""Agent: acting, exploring, remembering and learning (both seeds' ``Agent``).
+
+The agent owns the :class:`~dqn_tf.brain.Brain`, the :class:`~dqn_tf.memory.Memory` and the
+run's one random generator. Its methods come in two layers that share one implementation:
+
+* graph-side pieces (``act_graph``, ``observe_graph``, ``replay_graph``) that the compiled
+  training loop (:mod:`dqn_tf.loop`) composes, many environment steps per call;
+* the seeds' methods (``act``, ``add_memory``/``observe``, ``replay``, ``epsilon_update``,
+  ``target_model_update``, ``save_weights``, ``load_weights``), one call at a time, which call
+  the same pieces through ``tf.function``.
+
+All state that changes during training (epsilon, counters, replay arrays, the generator) lives
+in ``tf.Variable``s, so the compiled loop can update it in place and a checkpoint can save it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from dqn_tf.brain import Architecture, Brain
+from dqn_tf.memory import Memory
+from dqn_tf.presets import Config
+
+
+class Agent:
+    """Epsilon-greedy DQN agent.
+
+    Args:
+        nS: size of the state vector.
+        nA: number of discrete actions.
+        config: hyperparameters (see :class:`~dqn_tf.presets.Config`); the book's by default.
+        seed: seeds the agent's ``tf.random.Generator`` (exploration and replay sampling).
+        summaries_dir: TensorBoard folder, or None for no summaries.
+        neural_architecture: optional network builder replacing ``config.hidden``.
+    """
+
+    def __init__(
+        self,
+        nS: int,
+        nA: int,
+        config: Config | None = None,
+        seed: int = 0,
+        summaries_dir: str | os.PathLike | None = None,
+        neural_architecture: Architecture | None = None,
+    ) -> None:
+        self.nS, self.nA = nS, nA
+        self.config = config = config if config is not None else Config()
+        self.gamma = config.gamma
+        self.batch_size = config.batch_size
+        self.epsilon_min = config.epsilon_min
+        self.epsilon_decay = config.epsilon_decay
+        self.generator = tf.random.Generator.from_seed(seed)
+        self.brain = Brain(nS, nA, config, neural_architecture, summaries_dir)
+        # The book's names for the two networks.
+        self.model, self.target_model = self.brain.model, self.brain.target_model
+        self.memory = Memory(config.memory_size, nS, self.generator)
+        self._epsilon = tf.Variable(float(config.epsilon_start), trainable=False, name="epsilon")
+        # Environment steps taken while learning; drives seed 000's linear epsilon phase and
+        # step-based target sync.
+        self.steps = tf.Variable(tf.constant(0, tf.int64), trainable=False, name="steps")
+        self._act = tf.function(self.act_graph)
+        self._replay = tf.function(self.replay_graph)
+        self._observe = tf.function(self.observe_graph)
+
+    # --- epsilon ----------------------------------------------------------------------------
+
+    @property
+    def epsilon(self) -> float:
+        """Current exploration rate."""
+        return float(self._epsilon.numpy())
+
+    @epsilon.setter
+    def epsilon(self, value: float) -> None:
+        if not 0 <= value <= 1:
+            raise ValueError(f"epsilon must be in [0, 1] (got {value!r})")
+        self._epsilon.assign(float(value))
+
+    def epsilon_update(self, t: int | None = None) -> float:
+        """End-of-episode decay (book: ``epsilon *= 0.9994``; seed 000: ``*= 0.97`` once its
+        linear phase is over). ``t``, the episode number, is accepted as the book passes it.
+
+        Fix over the book: the result is clamped at ``epsilon_min`` (the book could step
+        just below it). Returns the new epsilon.
+        """
+        del t
+        linear_over = int(self.steps.numpy()) >= self.config.epsilon_linear_steps
+        if linear_over and self.epsilon > self.epsilon_min:
+            self._epsilon.assign(max(self.epsilon_min, self.epsilon * self.epsilon_decay))
+        return self.epsilon
+
+    def epsilon_step_graph(self) -> None:
+        """Seed 000's per-step linear decay from ``epsilon_start`` to ``epsilon_linear_end``
+        over ``epsilon_linear_steps`` steps, computed from the step counter (no drift)."""
+        n = self.config.epsilon_linear_steps
+        if n == 0:
+            return
+        start, end = self.config.epsilon_start, self.config.epsilon_linear_end
+        frac = tf.cast(self.steps, tf.float32) / float(n)
+        self._epsilon.assign(tf.where(self.steps < n, start + (end - start) * frac, self._epsilon))
+
+    # --- graph-side pieces ------------------------------------------------------------------
+
+    def act_graph(self, s: tf.Tensor, epsilon: tf.Tensor) -> tf.Tensor:
+        """Epsilon-greedy action for one state ``(nS,)``; returns an int32 scalar.
+
+        Both random draws are made on every call, whichever branch wins, so the generator's
+        sequence (and hence the whole run) does not depend on the Q-values.
+        """
+        u = self.generator.uniform((), dtype=tf.float32)
+        random_action = self.generator.uniform((), 0, self.nA, dtype=tf.int32)
+        q = self.brain.model(tf.reshape(s, (1, self.nS)), training=False)[0]
+        greedy = tf.argmax(q, output_type=tf.int32)
+        return tf.where(u < epsilon, random_action, greedy)
+
+    def replay_graph(self) -> tf.Tensor:
+        """Sample a batch and take one compiled update; returns the loss."""
+        return self.brain.train_step(*self.memory.sample_graph(self.batch_size))
+
+    def observe_graph(
+        self,
+        s: tf.Tensor,
+        a: tf.Tensor,
+        r: tf.Tensor,
+        s_: tf.Tensor,
+        terminated: tf.Tensor,
+    ) -> tuple[tf.Tensor, tf.Tensor]:
+        """Everything a learning agent does after one environment step, in the seeds' order:
+        store the transition; sync the target every ``target_sync_steps`` steps (seed 000
+        checks the counter before counting the step); count the step and move epsilon along
+        its linear phase; replay once the memory holds more than a batch (and
+        ``learning_starts``), every ``train_every`` steps. Returns ``(updated, loss)``; the loss
+        is 0 when no update was made."""
+        cfg = self.config
+        self.memory.store(s, a, r, s_, terminated)
+        if cfg.target_sync_steps > 0:
+            if tf.equal(self.steps % cfg.target_sync_steps, 0):
+                self.brain.sync_target_graph()
+        self.steps.assign_add(1)
+        self.epsilon_step_graph()
+        ready = self.memory.size > max(cfg.batch_size, cfg.learning_starts)
+        if cfg.train_every > 1:
+            ready = tf.logical_and(ready, tf.equal(self.steps % cfg.train_every, 0))
+        loss = tf.constant(0.0, tf.float32)
+        if ready:
+            loss = self.replay_graph()
+        return ready, loss
+
+    # --- the seeds' API, one call at a time ---------------------------------------------------
+
+    def act(self, s: np.ndarray, epsilon: float | None = None) -> int:
+        """Epsilon-greedy action for a state ``(nS,)`` or ``(1, nS)``; greedy when
+        ``epsilon=0``. Uses the agent's current epsilon when ``epsilon`` is None."""
+        eps = self._epsilon if epsilon is None else tf.constant(float(epsilon))
+        s = tf.constant(np.asarray(s, np.float32).reshape(self.nS))
+        return int(self._act(s, eps))
+
+    def add_memory(self, s, a, r, s_, terminated) -> None:  # noqa: ANN001 (array-likes)
+        """Store one transition (the book's ``agent.memory.add_memory``)."""
+        self.memory.add_memory(s, a, r, s_, terminated)
+
+    def observe(self, s, a, r, s_, terminated) -> float | None:  # noqa: ANN001
+        """Seed 000's ``observe`` + ``decrementEpsilon`` + ``replay`` for one step: see
+        :meth:`observe_graph`. Returns the loss, or None when no update was made."""
+        updated, loss = self._observe(
+            tf.constant(np.asarray(s, np.float32).reshape(self.nS)),
+            tf.constant(int(a), tf.int32),
+            tf.constant(float(r), tf.float32),
+            tf.constant(np.asarray(s_, np.float32).reshape(self.nS)),
+            tf.constant(bool(terminated)),
+        )
+        return float(loss) if bool(updated) else None
+
+    def replay(self) -> float:
+        """One Double-DQN (book) or DQN (seed 000) update on a sampled batch; returns the loss."""
+        if len(self.memory) == 0:
+            raise ValueError("cannot replay from an empty memory: add transitions first")
+        return float(self._replay())
+
+    def target_model_update(self) -> None:
+        """Set the target network's weights to the online network's."""
+        self.brain.target_model_update()
+
+    def save_weights(self, filename: str | os.PathLike) -> Path:
+        """Save the online network's weights (atomically) and print where."""
+        path = self.brain.save_weights(filename)
+        print(f"Model saved in file: {path}")
+        return path
+
+    def load_weights(self, filename: str | os.PathLike) -> None:
+        """Restore weights into the online and target networks."""
+        self.brain.load_weights(filename)
+        print(f"Model restored from file: {filename}")
+
+    def random_action(self) -> int:
+        """A uniformly random action drawn from the agent's generator (seed 000's pre-fill)."""
+        return int(self.generator.uniform((), 0, self.nA, dtype=tf.int32))

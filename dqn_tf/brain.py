@@ -1,0 +1,253 @@
+"""Brain: the Q-network, its target twin and the compiled update (both seeds' ``Brain``).
+
+The book builds a TF1 graph per network with placeholders and runs ``sess.run`` for every
+``predict`` and ``fit``; seed 000 calls Keras ``predict`` three times and ``fit`` once per
+environment step. Each of those calls crosses from Python into TensorFlow, which costs far
+more than the math of a small network (see ``../shared/FACTS.md``). Here the whole update
+(next-state values, DQN or Double-DQN target, loss, gradient step, summaries) is one
+``tf.function``: :meth:`Brain.train_step`. The seeds' ``predict`` and ``fit`` are kept for use
+one call at a time (notebooks, tests).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from dqn_tf.presets import Config, ConfigError
+
+# A user-supplied architecture, as the book's ``neural_architecture`` argument: given the
+# input tensor and the number of actions it returns the Q-value output tensor.
+Architecture = Callable[[keras.KerasTensor, int], keras.KerasTensor]
+
+
+def dense_network(hidden: tuple[int, ...]) -> Architecture:
+    """ReLU hidden layers of the given sizes and a linear output (book: (32, 32))."""
+
+    def build(x: keras.KerasTensor, n_actions: int) -> keras.KerasTensor:
+        for units in hidden:
+            x = keras.layers.Dense(units, activation="relu")(x)
+        return keras.layers.Dense(n_actions, activation=None)(x)
+
+    return build
+
+
+class Brain:
+    """Q-value approximation by a neural network, and the target network it learns against.
+
+    Args:
+        nS: size of the state input.
+        nA: number of discrete actions (size of the output).
+        config: hyperparameters (network, loss, optimizer, learning rate, gamma, Double DQN,
+            summary cadence). Defaults to the book's.
+        neural_architecture: optional builder replacing ``config.hidden`` (the book's
+            argument of the same name).
+        summaries_dir: folder for TensorBoard events; no summaries when None.
+    """
+
+    def __init__(
+        self,
+        nS: int,
+        nA: int,
+        config: Config | None = None,
+        neural_architecture: Architecture | None = None,
+        summaries_dir: str | os.PathLike | None = None,
+    ) -> None:
+        self.nS, self.nA = nS, nA
+        self.config = config = config if config is not None else Config()
+        self.neural_architecture = neural_architecture or dense_network(config.hidden)
+        self.model = self._build("q")
+        self.target_model = self._build("target_q")
+        self.optimizer = self._make_optimizer()
+        # Creating the optimizer's slots now keeps variable creation out of the compiled step.
+        self.optimizer.build(self.model.trainable_variables)
+        if config.loss == "huber":
+            self.loss_fn = keras.losses.Huber(delta=config.huber_delta)
+        else:
+            self.loss_fn = keras.losses.MeanSquaredError()
+        self.updates = tf.Variable(tf.constant(0, tf.int64), trainable=False, name="updates")
+        self.summary_writer = (
+            tf.summary.create_file_writer(str(summaries_dir)) if summaries_dir else None
+        )
+        self.target_model_update()
+        self._predict = tf.function(self.q_values)
+        self._fit = tf.function(self._fit_graph)
+        self._train_step = tf.function(self.train_step)
+        self._sync = tf.function(self.sync_target_graph)
+
+    def _build(self, name: str) -> keras.Model:
+        inputs = keras.Input(shape=(self.nS,), name="state")
+        return keras.Model(inputs, self.neural_architecture(inputs, self.nA), name=name)
+
+    def _make_optimizer(self) -> keras.optimizers.Optimizer:
+        lr = self.config.learning_rate
+        if self.config.optimizer == "rmsprop":
+            return keras.optimizers.RMSprop(learning_rate=lr)
+        return keras.optimizers.Adam(learning_rate=lr)
+
+    # --- graph-side pieces --------------------------------------------------------------------
+
+    def q_values(self, s: tf.Tensor, target: bool = False) -> tf.Tensor:
+        """Q-values of a batch of states ``(B, nS)`` from the online or target net."""
+        return (self.target_model if target else self.model)(s, training=False)
+
+    def td_targets(self, r: tf.Tensor, s_: tf.Tensor, terminated: tf.Tensor) -> tf.Tensor:
+        """``r + gamma * Q_target(s_, a*)`` for non-terminal ``s_``, ``r`` for terminal ones.
+
+        ``a*`` is the online net's argmax (Double DQN, book) or the target net's (plain DQN,
+        seed 000, which is the same as taking the target net's max).
+        """
+        q_next_target = self.target_model(s_, training=False)
+        if self.config.double_dqn:
+            best = tf.argmax(self.model(s_, training=False), axis=1, output_type=tf.int32)
+            q_next = tf.gather(q_next_target, best, axis=1, batch_dims=1)
+        else:
+            q_next = tf.reduce_max(q_next_target, axis=1)
+        not_done = 1.0 - tf.cast(terminated, tf.float32)
+        return tf.cast(r, tf.float32) + self.config.gamma * not_done * q_next
+
+    def train_step(
+        self,
+        s: tf.Tensor,
+        a: tf.Tensor,
+        r: tf.Tensor,
+        s_: tf.Tensor,
+        terminated: tf.Tensor,
+    ) -> tf.Tensor:
+        """One gradient step on a batch of transitions; returns the loss.
+
+        Like both seeds, the regression target is the online net's own prediction with the
+        taken action's entry replaced by the TD target, and the loss is averaged over all
+        ``B * nA`` entries (the untaken ones contribute zero error), so the reported loss
+        equals the seeds'.
+        """
+        target = tf.stop_gradient(self.td_targets(r, s_, terminated))
+        a = tf.cast(a, tf.int32)
+        rows = tf.range(tf.shape(a)[0], dtype=tf.int32)
+        with tf.GradientTape() as tape:
+            q = self.model(s, training=True)
+            y = tf.tensor_scatter_nd_update(
+                tf.stop_gradient(q), tf.stack([rows, a], axis=1), target
+            )
+            loss = self.loss_fn(y, q)
+        variables = self.model.trainable_variables
+        self.optimizer.apply(tape.gradient(loss, variables), variables)
+        self.updates.assign_add(1)
+        self._write_summaries(loss, q)
+        return loss
+
+    def _write_summaries(self, loss: tf.Tensor, q: tf.Tensor) -> None:
+        if self.summary_writer is None:
+            return
+        record = tf.equal(self.updates % self.config.summary_every, 0)
+        with self.summary_writer.as_default(step=self.updates), tf.summary.record_if(record):
+            # The book's three summaries, under the book's names.
+            tf.summary.scalar("loss", loss)
+            tf.summary.scalar("max_q_value", tf.reduce_max(q))
+            tf.summary.scalar("mean_q_value", tf.reduce_mean(q))
+
+    def _fit_graph(self, s: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
+        with tf.GradientTape() as tape:
+            q = self.model(s, training=True)
+            loss = self.loss_fn(y, q)
+        variables = self.model.trainable_variables
+        self.optimizer.apply(tape.gradient(loss, variables), variables)
+        self.updates.assign_add(1)
+        self._write_summaries(loss, q)
+        return loss
+
+    def sync_target_graph(self) -> None:
+        for target, online in zip(self.target_model.weights, self.model.weights, strict=True):
+            target.assign(online)
+
+    # --- the seeds' API, one call at a time ---------------------------------------------------
+
+    def predict(self, s: np.ndarray, target: bool = False) -> np.ndarray:
+        """Q-values for one state ``(nS,)`` or a batch ``(B, nS)``; returns ``(B, nA)``."""
+        s = np.asarray(s, np.float32).reshape(-1, self.nS)
+        return self._predict(tf.constant(s), target).numpy()
+
+    def fit(self, s: np.ndarray, y: np.ndarray, epochs: int = 1) -> float:
+        """Regress ``Q(s)`` onto the full target matrix ``y`` ``(B, nA)`` for ``epochs`` steps
+        (the seeds' ``fit``); returns the last loss."""
+        s = tf.constant(np.asarray(s, np.float32).reshape(-1, self.nS))
+        y = tf.constant(np.asarray(y, np.float32).reshape(-1, self.nA))
+        loss = None
+        for _ in range(epochs):
+            loss = self._fit(s, y)
+        return float(loss)
+
+    def target_model_update(self) -> None:
+        """Copy the online weights into the target network."""
+        for target, online in zip(self.target_model.weights, self.model.weights, strict=True):
+            target.assign(online)
+
+    def get_weights(self) -> list[np.ndarray]:
+        return self.model.get_weights()
+
+    def save_weights(self, filename: str | os.PathLike) -> Path:
+        """Write the online network's weights to ``filename`` (a ``.weights.h5`` file),
+        atomically: a temporary file in the same folder is renamed over the target."""
+        path = Path(filename)
+        if not path.name.endswith(".weights.h5"):
+            raise ValueError(f"weights file name must end in .weights.h5 (got {path})")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp.weights.h5")
+        os.close(fd)
+        try:
+            self.model.save_weights(tmp)
+            os.chmod(tmp, 0o644)  # mkstemp makes files private
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+        return path
+
+    def load_weights(self, filename: str | os.PathLike) -> None:
+        """Load weights saved by :meth:`save_weights` into both networks.
+
+        Raises FileNotFoundError when the file is missing and ConfigError when it was saved
+        from another architecture (the message names the file and both shapes).
+        """
+        path = Path(filename)
+        if not path.is_file():
+            raise FileNotFoundError(f"no weights file at {path}")
+        expected = [tuple(w.shape) for w in self.model.weights]
+        probe = self._shapes_in_file(path)
+        if probe is not None and probe != expected:
+            raise ConfigError(
+                f"weights in {path} were built for another architecture: the file holds "
+                f"shapes {probe}, this network needs {expected}"
+            )
+        try:
+            self.model.load_weights(str(path))
+        except Exception as exc:  # keras raises several types for foreign files
+            raise ConfigError(f"cannot load weights from {path}: {exc}") from exc
+        self.target_model_update()
+
+    @staticmethod
+    def _shapes_in_file(path: Path) -> list[tuple[int, ...]] | None:
+        """Weight shapes stored in a Keras ``.weights.h5`` file, in layer order, or None when
+        the file cannot be read that way (then Keras' own error is reported)."""
+        try:
+            import h5py
+        except ImportError:  # pragma: no cover - h5py comes with keras
+            return None
+        shapes: list[tuple[int, ...]] = []
+        try:
+            with h5py.File(path, "r") as f:
+
+                def visit(_name: str, obj: object) -> None:
+                    if isinstance(obj, h5py.Dataset):
+                        shapes.append(tuple(obj.shape))
+
+                f["layers"].visititems(visit)
+        except Exception:
+            return None
+        return shapes

@@ -1,0 +1,225 @@
+"""Command line: ``python -m dqn_tf train | evaluate | replay | presets``.
+
+Scripts, benches and checks use exactly these commands. With ``--json`` the last line of
+standard output is one JSON object. A bad argument or hyperparameter is printed on one line
+(``error: ...``) and the exit status is 2, without a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+# TensorFlow's C++ start-up chatter (CUDA probing on a CPU machine) hides the run's output.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def _overrides(pairs: list[str]) -> dict[str, Any]:
+    from dqn_tf.presets import ConfigError
+
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise ConfigError(f"--set takes FIELD=VALUE (got {pair!r})")
+        key, value = pair.split("=", 1)
+        out[key.strip()] = _parse_value(value.strip())
+    return out
+
+
+def _load_run(run_dir: Path) -> tuple[Any, int]:
+    from dqn_tf.environment import CONFIG_FILE, WEIGHTS_FILE
+    from dqn_tf.presets import Config, ConfigError
+
+    cfg_path = run_dir / CONFIG_FILE
+    if not cfg_path.is_file():
+        raise FileNotFoundError(f"no {CONFIG_FILE} in run folder {run_dir} (train there first)")
+    if not (run_dir / WEIGHTS_FILE).is_file():
+        raise FileNotFoundError(f"no {WEIGHTS_FILE} in run folder {run_dir} (train there first)")
+    try:
+        saved = json.loads(cfg_path.read_text())
+        return Config.from_dict(saved["config"]), int(saved["seed"])
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise ConfigError(f"{cfg_path} is not a dqn_tf configuration ({exc})") from exc
+
+
+def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
+    from dqn_tf.games import make_env
+    from dqn_tf.presets import ConfigError, get_preset
+
+    for name in ("episodes", "steps"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise ConfigError(f"--{name} must be an integer >= 1 (got {value})")
+    changes = _overrides(args.set)
+    if args.env:
+        changes["env"] = args.env
+    config = get_preset(args.preset, **changes)
+    make_env(config.env).close()  # a bad game is reported before TensorFlow loads
+
+    from dqn_tf.environment import Environment
+
+    env = Environment(config=config, seed=args.seed, run_dir=args.run_dir)
+    print(
+        f"Training {config.env} with preset {args.preset!r}, seed {args.seed}, in {env.run_dir}",
+        flush=True,
+    )
+    started = time.perf_counter()
+    env.train(
+        epsilon=config.epsilon_start,
+        episodes=args.episodes,
+        steps=args.steps,
+        log_every=args.log_every,
+    )
+    seconds = time.perf_counter() - started
+    env.close()
+    print(
+        f"Run folder: {env.run_dir}\n  weights: {env.weights_path}\n"
+        f"  TensorBoard: tensorboard --logdir {env.run_dir / 'tensorboard'}",
+        flush=True,
+    )
+    return {
+        "episode_rewards": env.episode_rewards,
+        "steps": env.total_steps,
+        "seconds": round(seconds, 3),
+        "run_dir": str(env.run_dir),
+    }
+
+
+def cmd_evaluate(args: argparse.Namespace) -> dict[str, Any]:
+    from dqn_tf.environment import Environment
+
+    config, _ = _load_run(args.run_dir)
+    env = Environment(config=config, seed=args.seed, run_dir=args.run_dir, summaries=False)
+    result = env.evaluate(episodes=args.episodes)
+    env.close()
+    line = f"{args.episodes} greedy episodes: mean {result['mean']:.2f} std {result['std']:.2f}"
+    if "landings" in result:
+        line += f", landings {result['landings']}/{args.episodes}"
+    print(line, flush=True)
+    return result
+
+
+def cmd_replay(args: argparse.Namespace) -> dict[str, Any]:
+    from dqn_tf.display import frames_to_gif
+    from dqn_tf.environment import Environment
+
+    config, _ = _load_run(args.run_dir)
+    env = Environment(
+        config=config,
+        seed=args.seed,
+        run_dir=args.run_dir,
+        render_mode="rgb_array",
+        summaries=False,
+    )
+    env.agent.load_weights(env.weights_path)
+    (ret,) = env.learn(epsilon=0.0, episodes=1, trainable=False, log_every=0, capture_frames=True)
+    frames = env.runner.frames
+    env.close()
+    frames_to_gif(frames, args.gif, scale=args.scale, every=args.every)
+    print(
+        f"GIF of one greedy episode (return {ret:.2f}, {len(frames) - 1} steps) "
+        f"written to {args.gif}",
+        flush=True,
+    )
+    return {
+        "return": ret,
+        "steps": len(frames) - 1,
+        "gif": str(args.gif),
+        "landed": env.landings[0],
+    }
+
+
+def cmd_presets(args: argparse.Namespace) -> dict[str, Any]:
+    from dqn_tf.presets import PRESETS, get_preset, preset_table
+
+    if args.markdown:
+        print(preset_table())
+    return {name: get_preset(name).to_dict() for name in PRESETS}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from dqn_tf.presets import PRESETS
+
+    parser = argparse.ArgumentParser(prog="python -m dqn_tf", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    train = sub.add_parser("train", help="train an agent and save it in a run folder")
+    train.add_argument("--env", default=None, help="gymnasium id (default: the preset's)")
+    train.add_argument("--preset", default="fast", choices=PRESETS)
+    budget = train.add_mutually_exclusive_group(required=True)
+    budget.add_argument("--episodes", type=int, help="number of episodes to train")
+    budget.add_argument("--steps", type=int, help="number of environment steps to train")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--run-dir", type=Path, required=True)
+    train.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="override a preset field, e.g. --set learning_rate=0.001",
+    )
+    train.add_argument(
+        "--log-every",
+        type=int,
+        default=10,
+        help="print a progress line every N episodes (0: never)",
+    )
+    train.add_argument("--json", action="store_true", help="end with a JSON summary line")
+    train.set_defaults(func=cmd_train)
+
+    evaluate = sub.add_parser("evaluate", help="greedy episodes with the saved weights")
+    evaluate.add_argument("--run-dir", type=Path, required=True)
+    evaluate.add_argument("--episodes", type=int, default=100)
+    evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument("--json", action="store_true")
+    evaluate.set_defaults(func=cmd_evaluate)
+
+    replay = sub.add_parser("replay", help="one greedy episode written as an animated GIF")
+    replay.add_argument("--run-dir", type=Path, required=True)
+    replay.add_argument("--gif", type=Path, required=True)
+    replay.add_argument("--seed", type=int, default=0)
+    replay.add_argument("--scale", type=float, default=0.5, help="frame size factor, (0, 1]")
+    replay.add_argument("--every", type=int, default=2, help="keep every N-th frame")
+    replay.add_argument("--json", action="store_true")
+    replay.set_defaults(func=cmd_replay)
+
+    presets = sub.add_parser("presets", help="show the presets")
+    presets.add_argument("--markdown", action="store_true", help="the README's table")
+    presets.add_argument("--json", action="store_true")
+    presets.set_defaults(func=cmd_presets)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit status (0 ok, 2 bad input, 1 training failure)."""
+    args = build_parser().parse_args(argv)
+    from dqn_tf.presets import ConfigError
+
+    try:
+        result = args.func(args)
+    except (ConfigError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except FloatingPointError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if getattr(args, "json", False):
+        print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

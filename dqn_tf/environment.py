@@ -1,0 +1,318 @@
+"""Environment: the game, the agent and the learning loop (the book's ``Environment``).
+
+The book's class wraps a gym game and exposes ``train``, ``test``, ``incremental`` and
+``learn``, with a 100-episode running average. Ours does the same on gymnasium, with these
+differences (all listed in the README):
+
+* gymnasium's API: ``reset(seed=)``, five-tuple ``step``; memory stores ``terminated`` only;
+* the inner step loop runs compiled (:class:`~dqn_tf.loop.EpisodeRunner`), one call per
+  episode, instead of returning to Python on every step;
+* ``test`` plays greedily with the current (or saved) weights; the book silently turned a
+  failed weight load into a training run from scratch;
+* the printed epsilon is the agent's current one (the book printed the argument);
+* files go to a run folder: ``config.json``, ``weights.weights.h5``, ``history.json`` and the
+  TensorBoard events under ``tensorboard/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import tensorflow as tf
+
+from dqn_tf.agent import Agent
+from dqn_tf.brain import Architecture
+from dqn_tf.games import make_env
+from dqn_tf.loop import LEARN, NONE, STORE, EpisodeRunner
+from dqn_tf.presets import Config, ConfigError, get_preset
+from dqn_tf.seeding import set_global_seeds
+
+WEIGHTS_FILE = "weights.weights.h5"
+CONFIG_FILE = "config.json"
+HISTORY_FILE = "history.json"
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write JSON to ``path`` via a temporary file and a rename, so a reader never sees a
+    half-written file and an interrupted write leaves the old one intact."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(data, f, indent=2, sort_keys=True)
+            f.write("\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes files private; run folders are shared reading
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+class Environment:
+    """A game, an agent that plays it and the loop between them.
+
+    Args:
+        game: gymnasium id; defaults to the config's ``env`` (book: ``"LunarLander-v3"``).
+        config: a :class:`~dqn_tf.presets.Config` or a preset name (``"book"``, default).
+        seed: seeds Python, numpy, TensorFlow (op determinism on), the agent's generator and
+            the environment's first reset.
+        run_dir: folder for weights, configuration, history and TensorBoard events
+            (default ``runs/<game>-seed<seed>``).
+        render_mode: passed to ``gymnasium.make``; ``"rgb_array"`` allows frame capture.
+        neural_architecture: optional network builder (the book's argument).
+        summaries: write TensorBoard events when true.
+    """
+
+    def __init__(
+        self,
+        game: str | None = None,
+        config: Config | str = "book",
+        seed: int = 0,
+        run_dir: str | os.PathLike | None = None,
+        render_mode: str | None = None,
+        neural_architecture: Architecture | None = None,
+        summaries: bool = True,
+    ) -> None:
+        np.set_printoptions(precision=2)
+        config = get_preset(config) if isinstance(config, str) else config
+        if game is not None and game != config.env:
+            config = config.replace(env=game)
+        self.config = config
+        self.seed = seed
+        set_global_seeds(seed)
+        self.env = make_env(config.env, render_mode)
+        self.nS = int(self.env.observation_space.shape[0])
+        self.nA = int(self.env.action_space.n)
+        self.run_dir = (
+            Path(run_dir) if run_dir is not None else Path("runs", f"{config.env}-seed{seed}")
+        )
+        self.agent = Agent(
+            self.nS,
+            self.nA,
+            config,
+            seed=seed,
+            summaries_dir=self.run_dir / "tensorboard" if summaries else None,
+            neural_architecture=neural_architecture,
+        )
+        self.runner = EpisodeRunner(self.agent, self.env)
+        # The book's 100-episode running average, and the whole history of this run.
+        self.reward_avg: deque[float] = deque(maxlen=100)
+        self.episode_rewards: list[float] = []
+        self.episode_lengths: list[int] = []
+        self.total_steps = 0
+        self.prefill_steps = 0
+        # Per episode of the last learn() call: info["landed"] where the game reports it.
+        self.landings: list[bool | None] = []
+        self._next_reset_seed: int | None = seed
+        self.summary_writer = self.agent.brain.summary_writer
+
+    # --- files ------------------------------------------------------------------------------
+
+    @property
+    def weights_path(self) -> Path:
+        return self.run_dir / WEIGHTS_FILE
+
+    def save_config(self) -> Path:
+        path = self.run_dir / CONFIG_FILE
+        write_json_atomic(path, {"config": self.config.to_dict(), "seed": self.seed})
+        return path
+
+    def save_history(self) -> Path:
+        path = self.run_dir / HISTORY_FILE
+        write_json_atomic(
+            path,
+            {
+                "episode_rewards": self.episode_rewards,
+                "episode_lengths": self.episode_lengths,
+                "steps": self.total_steps,
+                "prefill_steps": self.prefill_steps,
+            },
+        )
+        return path
+
+    # --- the book's methods -----------------------------------------------------------------
+
+    def train(self, epsilon: float = 1.0, episodes: int = 1000, **kw: Any) -> list[float]:
+        """Learn from scratch for ``episodes`` episodes starting at ``epsilon``; returns the
+        episode returns. Keyword arguments go to :meth:`learn`."""
+        return self.learn(epsilon=epsilon, episodes=episodes, trainable=True, **kw)
+
+    def test(self, episodes: int = 100, **kw: Any) -> list[float]:
+        """Play ``episodes`` greedy episodes without learning; returns their returns.
+
+        Uses the weights saved in the run folder if this object has not trained yet,
+        otherwise the current ones."""
+        if self.total_steps == 0 and self.weights_path.is_file():
+            self.agent.load_weights(self.weights_path)
+        return self.learn(epsilon=0.0, episodes=episodes, trainable=False, **kw)
+
+    def incremental(self, epsilon: float = 0.01, episodes: int = 100, **kw: Any) -> list[float]:
+        """Continue training from the saved weights at a low epsilon (the book's cold
+        restart: the memory starts empty)."""
+        return self.learn(
+            epsilon=epsilon, episodes=episodes, trainable=True, incremental=True, **kw
+        )
+
+    def learn(
+        self,
+        epsilon: float | None = None,
+        episodes: int | None = 1000,
+        trainable: bool = True,
+        incremental: bool = False,
+        steps: int | None = None,
+        log_every: int = 1,
+        capture_frames: bool = False,
+    ) -> list[float]:
+        """Play episodes, learning from them when ``trainable``.
+
+        Args:
+            epsilon: starting exploration rate; None keeps the agent's.
+            episodes: number of episodes to play (None: until ``steps`` are used).
+            trainable: store transitions and learn (False: greedy test, nothing stored).
+            incremental: load the saved weights first (the book's ``incremental``).
+            steps: optional budget of environment steps; the run stops when it is used
+                up, mid-episode if need be (that partial episode's return is not recorded).
+            log_every: print the book's episode line every this many episodes (0: never).
+            capture_frames: keep the rendered frames of the last episode in
+                ``self.runner.frames`` (needs ``render_mode="rgb_array"``).
+
+        Returns:
+            The returns of the episodes completed in this call.
+        """
+        if episodes is None and steps is None:
+            raise ConfigError("give episodes or steps (both are None)")
+        if episodes is not None and (not isinstance(episodes, int) or episodes < 1):
+            raise ConfigError(f"episodes must be an integer >= 1 (got {episodes!r})")
+        if steps is not None and (not isinstance(steps, int) or steps < 1):
+            raise ConfigError(f"steps must be an integer >= 1 (got {steps!r})")
+        if capture_frames and self.env.render_mode != "rgb_array":
+            raise ConfigError(
+                f"capture_frames needs render_mode='rgb_array' (this env has "
+                f"render_mode={self.env.render_mode!r})"
+            )
+        if incremental:
+            if self.weights_path.is_file():
+                self.agent.load_weights(self.weights_path)
+            else:
+                print(f"No weights at {self.weights_path}: training from scratch")
+        if epsilon is not None:
+            self.agent.epsilon = epsilon
+        if trainable:
+            self.save_config()
+            if self.config.prefill:
+                self._prefill()
+
+        returns: list[float] = []
+        self.landings = []
+        step_budget = steps
+        started = time.perf_counter()
+        played = 0
+        episode = 0
+        while episodes is None or episode < episodes:
+            if step_budget is not None and step_budget <= 0:
+                break
+            max_steps = self.config.max_episode_steps
+            if step_budget is not None:
+                max_steps = min(max_steps, step_budget)
+            s, _ = self.env.reset(seed=self._take_reset_seed())
+            self.runner.capture_frames = capture_frames
+            self.runner.frames = [self.env.render()] if capture_frames else []
+            ret, length, done, loss_sum = self.runner.run(
+                s, max_steps, mode=LEARN if trainable else NONE, greedy=not trainable
+            )
+            played += length
+            if step_budget is not None:
+                step_budget -= length
+            if trainable:
+                self.total_steps += length
+                if not np.isfinite(loss_sum):
+                    raise FloatingPointError(
+                        f"non-finite loss during episode {len(self.episode_rewards)}; "
+                        f"training stopped (last saved weights kept in {self.run_dir})"
+                    )
+            ended = done or length == self.config.max_episode_steps
+            if not ended:  # cut by the step budget: not a whole episode
+                break
+            episode += 1
+            returns.append(ret)
+            self.landings.append(self.runner.last_info.get("landed"))
+            self.reward_avg.append(ret)
+            if trainable:
+                self._end_of_episode(ret, length)
+            if log_every and episode % log_every == 0:
+                self._log(episode, ret, length, played / (time.perf_counter() - started))
+
+        if trainable:
+            self.save_history()
+            self.agent.save_weights(self.weights_path)
+            if self.summary_writer is not None:
+                self.summary_writer.flush()
+        return returns
+
+    # --- pieces of learn ----------------------------------------------------------------------
+
+    def _take_reset_seed(self) -> int | None:
+        # Seed only the first reset: later resets continue the environment's own generator.
+        seed, self._next_reset_seed = self._next_reset_seed, None
+        return seed
+
+    def _prefill(self) -> None:
+        """Seed 000's random pre-fill: random episodes until memory exceeds one batch."""
+        while len(self.agent.memory) <= self.config.batch_size:
+            s, _ = self.env.reset(seed=self._take_reset_seed())
+            saved = self.agent.epsilon
+            self.agent.epsilon = 1.0  # uniformly random actions, from the agent's generator
+            _, length, _, _ = self.runner.run(s, self.config.max_episode_steps, mode=STORE)
+            self.agent.epsilon = saved
+            self.prefill_steps += length
+
+    def _end_of_episode(self, ret: float, length: int) -> None:
+        index = len(self.episode_rewards)
+        self.episode_rewards.append(ret)
+        self.episode_lengths.append(length)
+        if self.config.target_sync_steps == 0:
+            self.agent.target_model_update()
+        self.agent.epsilon_update(index)
+        if self.summary_writer is not None:
+            with self.summary_writer.as_default(step=index):
+                tf.summary.scalar("episode/reward", ret)
+                tf.summary.scalar("episode/reward_avg100", float(np.mean(self.reward_avg)))
+                tf.summary.scalar("episode/epsilon", self.agent.epsilon)
+                tf.summary.scalar("episode/length", length)
+        every = self.config.save_every
+        if every and (index + 1) % every == 0:
+            self.agent.brain.save_weights(self.weights_path)
+
+    def _log(self, episode: int, ret: float, length: int, sps: float) -> None:
+        print(
+            f"episode: {episode - 1} score: {ret:.2f} "
+            f"avg_score: {np.average(self.reward_avg):.2f} "
+            f"actions {length} epsilon {self.agent.epsilon:.2f} "
+            f"steps {self.total_steps} ({sps:.0f} steps/s)",
+            flush=True,
+        )
+
+    def evaluate(self, episodes: int = 100) -> dict[str, Any]:
+        """Greedy evaluation (see :meth:`test`) summarised: ``mean``, ``std``, ``episodes``
+        (the returns) and, where the game reports landings, ``landings`` (a count)."""
+        returns = self.test(episodes=episodes, log_every=0)
+        result: dict[str, Any] = {
+            "mean": float(np.mean(returns)),
+            "std": float(np.std(returns)),
+            "episodes": returns,
+        }
+        if any(landed is not None for landed in self.landings):
+            result["landings"] = int(sum(bool(landed) for landed in self.landings))
+        return result
+
+    def close(self) -> None:
+        self.env.close()

@@ -1,0 +1,161 @@
+"""Memory: experience replay of fixed capacity (both seeds' ``Memory`` class).
+
+The seeds keep a ``deque`` of tuples of numpy arrays: every stored transition costs several
+Python objects (hundreds of bytes) and sampling it means converting a list of tuples back into
+arrays on every update. Here the memory is five preallocated arrays, held in ``tf.Variable``s so
+that a training loop running inside a TensorFlow graph can write to them (in place, by
+scatter) and gather batches from them without leaving the graph. The book's API is kept:
+``add_memory``, ``recall_memories`` and ``len()``, plus ``sample(n)`` as both seeds sample.
+
+Deviation from both seeds (listed in the README): the flag stored is gymnasium's
+``terminated``, not ``done``. An episode cut by the time limit (``truncated``) is not a terminal
+state, so its last transition still bootstraps from the next state's value.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+
+class Memory:
+    """Fixed-capacity replay memory that overwrites its oldest transition when full.
+
+    Args:
+        memory_size: capacity in transitions (book: 250,000; seed 000: 1,000,000).
+        state_size: length of a state vector (``nS``).
+        generator: the run's seeded ``tf.random.Generator``, used by :meth:`sample`.
+            A private one seeded with 0 is made when omitted.
+    """
+
+    def __init__(
+        self,
+        memory_size: int,
+        state_size: int,
+        generator: tf.random.Generator | None = None,
+    ) -> None:
+        if not isinstance(memory_size, int) or memory_size < 1:
+            raise ValueError(f"memory_size must be a positive integer (got {memory_size!r})")
+        if not isinstance(state_size, int) or state_size < 1:
+            raise ValueError(f"state_size must be a positive integer (got {state_size!r})")
+        self.capacity = memory_size
+        self.state_size = state_size
+        self.generator = generator if generator is not None else tf.random.Generator.from_seed(0)
+        with tf.name_scope("memory"):
+            self.states = tf.Variable(
+                tf.zeros((memory_size, state_size), tf.float32), trainable=False, name="states"
+            )
+            self.actions = tf.Variable(
+                tf.zeros((memory_size,), tf.int32), trainable=False, name="actions"
+            )
+            self.rewards = tf.Variable(
+                tf.zeros((memory_size,), tf.float32), trainable=False, name="rewards"
+            )
+            self.next_states = tf.Variable(
+                tf.zeros((memory_size, state_size), tf.float32),
+                trainable=False,
+                name="next_states",
+            )
+            self.terminated = tf.Variable(
+                tf.zeros((memory_size,), tf.bool), trainable=False, name="terminated"
+            )
+            # Next slot to write and number of valid transitions. int64 so that a long run
+            # never overflows the counters.
+            self.index = tf.Variable(tf.constant(0, tf.int64), trainable=False, name="index")
+            self.size = tf.Variable(tf.constant(0, tf.int64), trainable=False, name="size")
+        self._store_fn = tf.function(self.store)
+        self._sample_fn = tf.function(self.sample_graph)
+
+    # --- graph-side pieces (called inside tf.function by the agent and the loop) -------------
+
+    def store(
+        self,
+        s: tf.Tensor,
+        a: tf.Tensor,
+        r: tf.Tensor,
+        s_: tf.Tensor,
+        terminated: tf.Tensor,
+    ) -> None:
+        """Write one transition at ``index`` (in place), then advance ``index`` and ``size``."""
+        i = self.index[None]
+        self.states.scatter_update(tf.IndexedSlices(tf.reshape(s, (1, -1)), i))
+        self.actions.scatter_update(tf.IndexedSlices(tf.reshape(tf.cast(a, tf.int32), (1,)), i))
+        self.rewards.scatter_update(tf.IndexedSlices(tf.reshape(tf.cast(r, tf.float32), (1,)), i))
+        self.next_states.scatter_update(tf.IndexedSlices(tf.reshape(s_, (1, -1)), i))
+        self.terminated.scatter_update(
+            tf.IndexedSlices(tf.reshape(tf.cast(terminated, tf.bool), (1,)), i)
+        )
+        self.index.assign((self.index + 1) % self.capacity)
+        self.size.assign(tf.minimum(self.size + 1, self.capacity))
+
+    def sample_graph(self, n: int | tf.Tensor) -> tuple[tf.Tensor, ...]:
+        """``n`` transitions drawn uniformly, with replacement, from the valid ones.
+
+        The seeds sample without replacement (``random.sample``); with replacement is what
+        DQN implementations do at scale and costs one draw per row instead of a shuffle.
+        """
+        idx = self.generator.uniform((n,), minval=0, maxval=self.size, dtype=tf.int64)
+        return (
+            tf.gather(self.states, idx),
+            tf.gather(self.actions, idx),
+            tf.gather(self.rewards, idx),
+            tf.gather(self.next_states, idx),
+            tf.gather(self.terminated, idx),
+        )
+
+    # --- the seeds' API, one call at a time ---------------------------------------------------
+
+    def __len__(self) -> int:
+        return int(self.size.numpy())
+
+    def add_memory(self, s, a, r, s_, terminated) -> None:  # noqa: ANN001 (array-likes)
+        """Memorise the transition ``(s, a, r, s_)`` and whether ``s_`` is terminal.
+
+        ``s`` and ``s_`` may have shape ``(nS,)`` or ``(1, nS)`` (the book reshapes to the
+        latter). ``terminated`` is gymnasium's flag, not ``terminated or truncated``.
+        """
+        s = np.asarray(s, np.float32).reshape(-1)
+        s_ = np.asarray(s_, np.float32).reshape(-1)
+        if s.shape != (self.state_size,) or s_.shape != (self.state_size,):
+            raise ValueError(
+                f"states must have {self.state_size} values (got {s.size} and {s_.size})"
+            )
+        self._store_fn(
+            tf.constant(s),
+            tf.constant(int(a), tf.int32),
+            tf.constant(float(r), tf.float32),
+            tf.constant(s_),
+            tf.constant(bool(terminated)),
+        )
+
+    def sample(self, n: int) -> tuple[np.ndarray, ...]:
+        """A batch of ``min(n, len(self))`` transitions as numpy arrays
+        ``(states, actions, rewards, next_states, terminated)`` (seed 000's ``sample``)."""
+        if len(self) == 0:
+            raise ValueError("cannot sample from an empty memory")
+        if not isinstance(n, int) or n < 1:
+            raise ValueError(f"n must be a positive integer (got {n!r})")
+        batch = self._sample_fn(tf.constant(min(n, len(self)), tf.int32))
+        return tuple(t.numpy() for t in batch)
+
+    def recall_memories(self) -> tuple[np.ndarray, ...]:
+        """All stored transitions, oldest first, as numpy arrays
+        ``(states, actions, rewards, next_states, terminated)``.
+
+        The book returns a list of tuples; arrays hold the same data column-wise.
+        """
+        size, index = len(self), int(self.index.numpy())
+        # Once full, the oldest transition sits at ``index`` (the next one to be overwritten).
+        order = np.arange(size) if size < self.capacity else (np.arange(size) + index) % size
+        return tuple(
+            v.numpy()[order]
+            for v in (self.states, self.actions, self.rewards, self.next_states, self.terminated)
+        )
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the five arrays (the raw size of the memory)."""
+        return sum(
+            int(np.prod(v.shape)) * v.dtype.size
+            for v in (self.states, self.actions, self.rewards, self.next_states, self.terminated)
+        )

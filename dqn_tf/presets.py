@@ -1,0 +1,313 @@
+"""Hyperparameters as data: one preset per seed plus our tuned ones.
+
+Every field of :class:`Config` has a default equal to the book's value (seed 002), so the
+``book`` preset is simply ``Config()``. The other presets override a few fields. ``SOURCES``
+records where each preset's value comes from; the README's preset table is generated from it
+(``python -m dqn_tf presets --markdown``), so the docs cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A bad hyperparameter or argument: the message names the field, its value and what is
+    allowed. The CLI prints it on one line and exits non-zero."""
+
+
+LOSSES = ("mse", "huber")
+OPTIMIZERS = ("adam", "rmsprop")
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything a run needs besides its seed. Defaults are the book's LunarLander values.
+
+    Attributes:
+        env: gymnasium environment id.
+        hidden: sizes of the hidden ReLU layers of the Q-network (book: two of 32).
+        loss: ``"mse"`` (book) or ``"huber"`` (seed 000).
+        huber_delta: the Huber loss threshold (only used with ``loss="huber"``).
+        optimizer: ``"adam"`` (book) or ``"rmsprop"`` (seed 000).
+        learning_rate: optimizer step size.
+        gamma: reward discount factor, in [0, 1].
+        batch_size: transitions per update.
+        memory_size: replay capacity in transitions; the oldest is overwritten when full.
+        double_dqn: Double-DQN target (book) if true, plain max over the target net (seed 000)
+            if false.
+        target_sync_steps: copy the online weights into the target net every this many
+            environment steps; 0 means at the end of every episode (book).
+        epsilon_start: exploration rate at the start of training.
+        epsilon_min: floor of the per-episode decay.
+        epsilon_decay: per-episode multiplier applied once the linear phase (if any) is over.
+        epsilon_linear_steps: length of seed 000's linear phase in environment steps (0: none).
+        epsilon_linear_end: epsilon reached at the end of the linear phase.
+        learning_starts: no update before the memory holds more than
+            ``max(batch_size, learning_starts)`` transitions (the book waits for one batch).
+        prefill: seed 000's random pre-fill: before learning, play random episodes until the
+            memory holds more than one batch.
+        train_every: one update every this many environment steps (book: every step).
+        max_episode_steps: the book's inner ``range(1000)``; also capped by the env's limit.
+        summary_every: write the per-update TensorBoard scalars every this many updates.
+        save_every: save the weights every this many episodes (seed 000: 100; 0: only at the
+            end).
+        checkpoint_every: write a full resumable checkpoint every this many episodes (0: only
+            at the end or on interruption).
+    """
+
+    env: str = "LunarLander-v3"
+    hidden: tuple[int, ...] = (32, 32)
+    loss: str = "mse"
+    huber_delta: float = 1.0
+    optimizer: str = "adam"
+    learning_rate: float = 1e-4
+    gamma: float = 0.99
+    batch_size: int = 32
+    memory_size: int = 250_000
+    double_dqn: bool = True
+    target_sync_steps: int = 0
+    epsilon_start: float = 1.0
+    epsilon_min: float = 0.01
+    epsilon_decay: float = 0.9994
+    epsilon_linear_steps: int = 0
+    epsilon_linear_end: float = 0.05
+    learning_starts: int = 0
+    prefill: bool = False
+    train_every: int = 1
+    max_episode_steps: int = 1000
+    summary_every: int = 1
+    save_every: int = 0
+    checkpoint_every: int = 100
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # Lists from JSON become tuples so configs compare equal after a round trip.
+        object.__setattr__(self, "hidden", tuple(self.hidden))
+        _check_choice("loss", self.loss, LOSSES)
+        _check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        if not self.hidden or not all(_is_int(h) and h > 0 for h in self.hidden):
+            raise ConfigError(
+                f"hidden must be a non-empty list of positive layer sizes (got {self.hidden!r})"
+            )
+        _check_int("batch_size", self.batch_size, 1)
+        _check_int("memory_size", self.memory_size, 1)
+        if self.memory_size < self.batch_size:
+            raise ConfigError(
+                f"memory_size must be at least batch_size={self.batch_size} "
+                f"(got {self.memory_size})"
+            )
+        _check_int("target_sync_steps", self.target_sync_steps, 0)
+        _check_int("epsilon_linear_steps", self.epsilon_linear_steps, 0)
+        _check_int("learning_starts", self.learning_starts, 0)
+        _check_int("train_every", self.train_every, 1)
+        _check_int("max_episode_steps", self.max_episode_steps, 1)
+        _check_int("summary_every", self.summary_every, 1)
+        _check_int("save_every", self.save_every, 0)
+        _check_int("checkpoint_every", self.checkpoint_every, 0)
+        for name in ("gamma", "epsilon_start", "epsilon_min", "epsilon_linear_end"):
+            _check_unit(name, getattr(self, name))
+        _check_unit("epsilon_decay", self.epsilon_decay)
+        if self.epsilon_decay == 0:
+            raise ConfigError("epsilon_decay must be in (0, 1] (got 0)")
+        _check_positive("learning_rate", self.learning_rate)
+        _check_positive("huber_delta", self.huber_delta)
+        if not isinstance(self.double_dqn, bool) or not isinstance(self.prefill, bool):
+            raise ConfigError("double_dqn and prefill must be true or false")
+        if not isinstance(self.env, str) or not self.env:
+            raise ConfigError(f"env must be a gymnasium environment id (got {self.env!r})")
+
+    def replace(self, **changes: Any) -> Config:
+        """A copy with some fields changed (validated); unknown names raise ConfigError."""
+        unknown = sorted(set(changes) - {f.name for f in dataclasses.fields(self)})
+        if unknown:
+            raise ConfigError(f"unknown config field(s) {unknown}; allowed: {field_names()}")
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-serialisable dict (``hidden`` as a list)."""
+        d = dataclasses.asdict(self)
+        d["hidden"] = list(self.hidden)
+        d.pop("extra")
+        return d
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Config:
+        """Inverse of :meth:`to_dict`; unknown keys raise ConfigError."""
+        unknown = sorted(set(d) - set(field_names()))
+        if unknown:
+            raise ConfigError(f"unknown config field(s) {unknown}; allowed: {field_names()}")
+        return cls(**d)
+
+
+def field_names() -> list[str]:
+    return [f.name for f in dataclasses.fields(Config) if f.name != "extra"]
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _check_int(name: str, value: Any, minimum: int) -> None:
+    if not _is_int(value) or value < minimum:
+        raise ConfigError(f"{name} must be an integer >= {minimum} (got {value!r})")
+
+
+def _check_unit(name: str, value: Any) -> None:
+    if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value <= 1:
+        raise ConfigError(f"{name} must be a number in [0, 1] (got {value!r})")
+
+
+def _check_positive(name: str, value: Any) -> None:
+    if (
+        not isinstance(value, int | float)
+        or isinstance(value, bool)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise ConfigError(f"{name} must be a positive number (got {value!r})")
+
+
+def _check_choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ConfigError(f"{name} must be one of {list(allowed)} (got {value!r})")
+
+
+# --- the presets -----------------------------------------------------------------------------
+# Each preset is the fields it changes from Config() (the book). SOURCES says where every
+# value of every preset comes from; "default" means the book's value is kept.
+
+_OVERRIDES: dict[str, dict[str, Any]] = {
+    "book": {},
+    "notebook": {
+        "env": "RocketLander-v0",
+        "hidden": (512, 512, 512, 512),
+        "loss": "huber",
+        "huber_delta": 1.0,
+        "optimizer": "rmsprop",
+        "learning_rate": 5e-5,
+        "gamma": 0.99,
+        "batch_size": 1024,
+        "memory_size": 1_000_000,
+        "double_dqn": False,
+        "target_sync_steps": 100,
+        "epsilon_start": 1.0,
+        # Seed 000 has no floor after its linear phase: x0.97 per episode towards 0.
+        "epsilon_min": 0.0,
+        "epsilon_decay": 0.97,
+        "epsilon_linear_steps": 100_000,
+        "epsilon_linear_end": 0.05,
+        "prefill": True,
+        "max_episode_steps": 1000,
+        "save_every": 100,
+    },
+    "fast": {
+        "hidden": (256, 256),
+        "learning_rate": 6.3e-4,
+        "batch_size": 128,
+        "memory_size": 50_000,
+        "target_sync_steps": 250,
+        "epsilon_min": 0.1,
+        "epsilon_decay": 1.0,
+        "epsilon_linear_steps": 12_000,
+        "epsilon_linear_end": 0.1,
+        "learning_starts": 0,
+        "train_every": 4,
+        "summary_every": 100,
+    },
+}
+
+# Seed line references: seed 002 = ../shared/seeds/002_*.txt, seed 000 = ../shared/seeds/000_*.txt
+_BOOK_SOURCES: dict[str, str] = {
+    "env": 'seed 002 `Environment(game="LunarLander-v2")`, renamed v3 in gymnasium',
+    "hidden": "seed 002 `two_layers_network(layer_1_nodes=32, layer_2_nodes=32)`",
+    "loss": "seed 002 `tf.squared_difference` + `reduce_mean`",
+    "huber_delta": "unused with mse",
+    "optimizer": "seed 002 `optimize_loss(..., optimizer='Adam')`",
+    "learning_rate": "seed 002 `self.learning_rate = 0.0001`",
+    "gamma": "seed 002 `self.gamma = 0.99`",
+    "batch_size": "seed 002 `self.batch_size = 32`",
+    "memory_size": "seed 002 `Memory(memory_size=250000)`",
+    "double_dqn": "seed 002 `replay`: argmax of the online net, value of the target net",
+    "target_sync_steps": "seed 002 `target_model_update()` when an episode ends",
+    "epsilon_start": "seed 002 `self.epsilon = 1.0`",
+    "epsilon_min": "seed 002 `self.epsilon_min = 0.01`",
+    "epsilon_decay": "seed 002 `self.epsilon_decay = 0.9994` per episode",
+    "epsilon_linear_steps": "seed 002 has no linear phase",
+    "epsilon_linear_end": "unused without a linear phase",
+    "learning_starts": "seed 002 replays once `len(memory) > batch_size`",
+    "prefill": "seed 002 has no pre-fill",
+    "train_every": "seed 002 replays every step",
+    "max_episode_steps": "seed 002 `for time_frame in range(1000)`",
+    "summary_every": "seed 002 writes summaries on every `fit`",
+    "save_every": "seed 002 saves at the end of `learn`",
+    "checkpoint_every": "ours (resume); not in the seeds",
+}
+
+_NOTEBOOK_SOURCES: dict[str, str] = {
+    "env": "seed 000 `environment = 'RocketLander-v0'`",
+    "hidden": "seed 000 `createModel`: four `Dense(512, relu)`",
+    "loss": "seed 000 `huber_loss`",
+    "huber_delta": "seed 000 `huber_loss_delta = 1.0`",
+    "optimizer": "seed 000 `RMSprop(lr=learning_rate)`",
+    "learning_rate": "seed 000 `learning_rate = 5e-5`",
+    "gamma": "seed 000 `gamma = 0.99`",
+    "batch_size": "seed 000 `batch_size = 1024`",
+    "memory_size": "seed 000 `memory_capacity = int(1e6)`",
+    "double_dqn": "seed 000 `replay`: `r + gamma * np.amax(p_[i])` on the target net",
+    "target_sync_steps": "seed 000 `update_target = 100` (steps)",
+    "epsilon_start": "seed 000 `epsilon_start = 1.0`",
+    "epsilon_min": "seed 000 has no floor after the linear phase",
+    "epsilon_decay": "seed 000 `epsilon_decay_exp = 0.97` per episode",
+    "epsilon_linear_steps": "seed 000 `epsilon_decay_length = 1e5`",
+    "epsilon_linear_end": "seed 000 `epsilon_end = 0.05`",
+    "learning_starts": "seed 000 replays from the first step (after pre-fill)",
+    "prefill": "seed 000 `while agent.memory.numberSamples() <= batch_size`",
+    "train_every": "seed 000 replays every step",
+    "max_episode_steps": "seed 000 `max_steps_ep = 1000`",
+    "summary_every": "ours (seed 000 has no TensorBoard)",
+    "save_every": "seed 000 `save_model_episode = 100`",
+    "checkpoint_every": "ours (resume); not in the seeds",
+}
+
+SOURCES: dict[str, dict[str, str]] = {
+    "book": _BOOK_SOURCES,
+    "notebook": _NOTEBOOK_SOURCES,
+    "fast": {name: ("tuned" if name in _OVERRIDES["fast"] else "book") for name in _BOOK_SOURCES},
+}
+
+PRESETS: tuple[str, ...] = tuple(_OVERRIDES)
+
+
+def get_preset(name: str, **changes: Any) -> Config:
+    """The preset called ``name`` (one of :data:`PRESETS`), with optional field changes."""
+    if name not in _OVERRIDES:
+        raise ConfigError(f"preset must be one of {list(PRESETS)} (got {name!r})")
+    return Config(**_OVERRIDES[name]).replace(**changes) if changes else Config(**_OVERRIDES[name])
+
+
+def preset_table() -> str:
+    """A Markdown table of every value of every preset and its source (for the README)."""
+    configs = {name: get_preset(name) for name in PRESETS}
+    head = "| field | " + " | ".join(PRESETS) + " |"
+    rows = [head, "|" + "---|" * (len(PRESETS) + 1)]
+    for name in field_names():
+        cells = []
+        for preset, cfg in configs.items():
+            value = getattr(cfg, name)
+            if isinstance(value, tuple):
+                value = (
+                    "x".join(str(v) for v in value)
+                    if len(set(value)) > 1
+                    else (f"{len(value)}x{value[0]}")
+                )
+            cells.append(f"`{value}` ({SOURCES[preset][name]})")
+        rows.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(rows)

@@ -1,0 +1,93 @@
+"""The command line, end to end, exactly as scripts and checks call it."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "SDL_VIDEODRIVER": "dummy"}
+
+
+def run(*args, check=True):
+    proc = subprocess.run(
+        [sys.executable, "-m", "dqn_tf", *args],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=300,
+    )
+    if check:
+        assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    run_dir = tmp_path_factory.mktemp("cli") / "run"
+    proc = run(
+        "train",
+        "--env",
+        "LunarLander-v3",
+        "--preset",
+        "book",
+        "--episodes",
+        "3",
+        "--seed",
+        "0",
+        "--run-dir",
+        str(run_dir),
+        "--json",
+        "--set",
+        "memory_size=5000",
+    )
+    return run_dir, json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_train_json_and_run_folder(trained):
+    run_dir, summary = trained
+    assert len(summary["episode_rewards"]) == 3
+    assert all(isinstance(r, float) for r in summary["episode_rewards"])
+    assert summary["steps"] > 0 and summary["seconds"] > 0
+    names = {p.name for p in run_dir.iterdir()}
+    assert {"weights.weights.h5", "config.json", "history.json", "tensorboard"} <= names
+    assert json.loads((run_dir / "config.json").read_text())["config"]["memory_size"] == 5000
+
+
+def test_evaluate_json(trained):
+    run_dir, _ = trained
+    out = run("evaluate", "--run-dir", str(run_dir), "--episodes", "2", "--seed", "0", "--json")
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert len(result["episodes"]) == 2
+    assert result["mean"] == pytest.approx(sum(result["episodes"]) / 2)
+    assert "landings" not in result  # LunarLander does not report landings
+    again = run("evaluate", "--run-dir", str(run_dir), "--episodes", "2", "--seed", "0", "--json")
+    assert json.loads(again.stdout.strip().splitlines()[-1]) == result
+
+
+def test_replay_writes_a_gif(trained, tmp_path):
+    run_dir, _ = trained
+    gif = tmp_path / "agent.gif"
+    run("replay", "--run-dir", str(run_dir), "--gif", str(gif))
+    assert gif.read_bytes()[:4] == b"GIF8"
+
+
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["train", "--env", "LunarLander-v2", "--episodes", "1"], "renamed 'LunarLander-v3'"),
+        (["train", "--env", "Nope-v0", "--episodes", "1"], "not a registered gymnasium"),
+        (["train", "--episodes", "0"], "--episodes must be an integer >= 1 (got 0)"),
+        (["train", "--episodes", "1", "--set", "gamma=2"], "gamma must be a number in [0, 1]"),
+        (["train", "--episodes", "1", "--set", "batch_size=0"], "batch_size must be"),
+        (["evaluate", "--episodes", "1"], "no config.json in run folder"),
+    ],
+)
+def test_bad_input_is_one_line_without_traceback(args, needle, tmp_path):
+    proc = run(*args, "--run-dir", str(tmp_path / "nowhere"), check=False)
+    assert proc.returncode == 2
+    assert needle in proc.stderr
+    assert "Traceback" not in proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1

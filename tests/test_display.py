@@ -1,0 +1,269 @@
+"""Tests for dqn_tf.display: GIF encoding, episode recording and seed 000's animation player."""
+
+import os
+
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # pygame renders off-screen, no window
+
+import io  # noqa: E402
+import math  # noqa: E402
+import re  # noqa: E402
+
+import gymnasium as gym  # noqa: E402
+import imageio.v3 as iio  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from IPython.display import HTML, Image  # noqa: E402
+from PIL import Image as PILImage  # noqa: E402
+
+from dqn_tf.display import (  # noqa: E402
+    Episode,
+    display_frames_as_gif,
+    frames_to_gif,
+    record_episode,
+    show_gif,
+)
+
+N_FRAMES = 10
+HEIGHT, WIDTH = 30, 40
+
+
+def _colour(i: int) -> tuple[int, int, int]:
+    return (i * 25, 255 - i * 25, (i * 70) % 256)
+
+
+@pytest.fixture
+def frames() -> list[np.ndarray]:
+    # Distinct flat colours, so Pillow never merges two consecutive frames into one.
+    return [np.full((HEIGHT, WIDTH, 3), _colour(i), np.uint8) for i in range(N_FRAMES)]
+
+
+def _decode(data: bytes) -> np.ndarray:
+    return iio.imread(data, index=None, extension=".gif", plugin="pillow")
+
+
+# --- frames_to_gif -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("every", [1, 2, 3])
+def test_frames_to_gif_subsamples_scales_and_loops(frames, every):
+    data = frames_to_gif(frames, scale=0.5, every=every, fps=25)
+    assert data.startswith(b"GIF8")
+
+    decoded = _decode(data)
+    assert decoded.shape == (math.ceil(N_FRAMES / every), 15, 20, 3)
+    for k, frame in enumerate(decoded):
+        np.testing.assert_allclose(frame[7, 10], _colour(k * every), atol=8)
+
+    with PILImage.open(io.BytesIO(data)) as im:
+        assert im.info["loop"] == 0  # 0 = loop forever
+        assert im.info["duration"] == 40  # 1000 ms / 25 fps
+
+
+def test_frames_to_gif_full_scale_and_array_input(frames):
+    decoded = _decode(frames_to_gif(np.stack(frames), scale=1.0, every=5))
+    assert decoded.shape == (2, HEIGHT, WIDTH, 3)
+
+
+def test_frames_to_gif_writes_path_atomically(frames, tmp_path):
+    path = tmp_path / "episode.gif"
+    data = frames_to_gif(frames, path)
+    assert path.read_bytes() == data
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["episode.gif"]
+
+    # Overwriting an existing file goes through the same replace, leaving nothing behind.
+    data2 = frames_to_gif(frames[:3], str(path), every=1)
+    assert path.read_bytes() == data2 != data
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["episode.gif"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field", "value"),
+    [
+        ({"scale": 0}, "scale", "0"),
+        ({"scale": 1.5}, "scale", "1.5"),
+        ({"scale": -0.5}, "scale", "-0.5"),
+        ({"every": 0}, "every", "0"),
+        ({"every": -2}, "every", "-2"),
+        ({"fps": 0}, "fps", "0"),
+        ({"fps": -30}, "fps", "-30"),
+    ],
+)
+def test_frames_to_gif_rejects_bad_arguments(frames, kwargs, field, value):
+    with pytest.raises(ValueError, match=rf"{field}={re.escape(value)}\b") as err:
+        frames_to_gif(frames, **kwargs)
+    assert field in str(err.value)
+
+
+def test_frames_to_gif_rejects_empty_frames():
+    with pytest.raises(ValueError, match="frames is empty"):
+        frames_to_gif([])
+    with pytest.raises(ValueError, match="frames is empty"):
+        frames_to_gif(np.zeros((0, HEIGHT, WIDTH, 3), np.uint8))
+
+
+def test_frames_to_gif_rejects_bad_frame_shape():
+    with pytest.raises(ValueError, match=r"frames\[0\] has shape \(30, 40\)"):
+        frames_to_gif([np.zeros((HEIGHT, WIDTH), np.uint8)])
+
+
+# --- record_episode ------------------------------------------------------------------------
+
+
+def _rewards_without_rendering(seed: int, n: int) -> list[float]:
+    env = gym.make("LunarLander-v3")
+    try:
+        env.reset(seed=seed)
+        rewards = []
+        for _ in range(n):
+            _, reward, terminated, truncated, _ = env.step(0)
+            rewards.append(float(reward))
+            if terminated or truncated:
+                break
+        return rewards
+    finally:
+        env.close()
+
+
+def test_record_episode_lunar_lander():
+    env = gym.make("LunarLander-v3", render_mode="rgb_array")
+    try:
+        episode = record_episode(env, lambda obs: 0, seed=0, max_steps=20)
+    finally:
+        env.close()
+
+    assert isinstance(episode, Episode)
+    rewards = _rewards_without_rendering(seed=0, n=20)
+    assert episode.steps == len(rewards) == 20
+    assert len(episode.frames) == episode.steps  # every=1: one frame per step
+    assert all(f.shape == (400, 600, 3) and f.dtype == np.uint8 for f in episode.frames)
+    assert episode.total_reward == pytest.approx(sum(rewards), abs=1e-9)
+    assert episode.truncated and not episode.terminated  # cut by max_steps
+    assert episode.landed is None  # LunarLander does not report "landed"
+
+
+def test_record_episode_every_keeps_first_and_last():
+    env = gym.make("LunarLander-v3", render_mode="rgb_array")
+    try:
+        episode = record_episode(env, lambda obs: 0, seed=0, max_steps=10, every=4)
+    finally:
+        env.close()
+    # Steps 1, 5, 9 by the stride, and step 10 because it is the last.
+    assert episode.steps == 10
+    assert len(episode.frames) == 4
+
+
+def test_record_episode_passes_observations_and_reads_landed():
+    class Landing(gym.Env):
+        render_mode = "rgb_array"
+        observation_space = gym.spaces.Box(-1.0, 1.0, (1,))
+        action_space = gym.spaces.Discrete(2)
+
+        def reset(self, *, seed=None, options=None):
+            self.t = 0
+            return np.zeros(1, np.float32), {}
+
+        def step(self, action):
+            self.t += 1
+            done = self.t == 3
+            info = {"landed": done}
+            return np.full(1, self.t, np.float32), 1.5, done, False, info
+
+        def render(self):
+            return np.full((4, 6, 3), self.t, np.uint8)
+
+    seen = []
+
+    def policy(obs):
+        seen.append(float(obs[0]))
+        return 1
+
+    episode = record_episode(Landing(), policy)
+    assert seen == [0.0, 1.0, 2.0]
+    assert episode.steps == 3 and episode.total_reward == 4.5
+    assert episode.terminated and not episode.truncated
+    assert episode.landed is True
+    assert [int(f[0, 0, 0]) for f in episode.frames] == [1, 2, 3]
+
+
+def test_record_episode_requires_rgb_array_render_mode():
+    env = gym.make("LunarLander-v3")
+    try:
+        with pytest.raises(ValueError, match=r"render_mode=None.*render_mode='rgb_array'"):
+            record_episode(env, lambda obs: 0)
+    finally:
+        env.close()
+
+
+def test_record_episode_rejects_bad_every_and_max_steps():
+    env = gym.make("LunarLander-v3", render_mode="rgb_array")
+    try:
+        with pytest.raises(ValueError, match="every=0"):
+            record_episode(env, lambda obs: 0, every=0)
+        with pytest.raises(ValueError, match="max_steps=0"):
+            record_episode(env, lambda obs: 0, max_steps=0)
+    finally:
+        env.close()
+
+
+# --- show_gif and display_frames_as_gif ----------------------------------------------------
+
+
+def test_show_gif_from_frames_bytes_path_and_episode(frames, tmp_path):
+    image = show_gif(frames, every=1, scale=1.0)
+    assert isinstance(image, Image)
+    assert image.data.startswith(b"GIF8")
+    assert image.format == "gif"
+
+    path = tmp_path / "a.gif"
+    data = frames_to_gif(frames, path)
+    assert show_gif(data).data == data
+    assert show_gif(path).data == data
+    assert show_gif(str(path)).data == data
+
+    episode = Episode(frames, total_reward=0.0, steps=10, terminated=True, truncated=False)
+    assert show_gif(episode).data == data  # same defaults as frames_to_gif
+
+
+def test_show_gif_rejects_non_gif_bytes_and_stray_keywords(frames):
+    with pytest.raises(ValueError, match="GIF8"):
+        show_gif(b"\x89PNG\r\n")
+    with pytest.raises(ValueError, match="scale"):
+        show_gif(frames_to_gif(frames), scale=0.25)
+
+
+@pytest.mark.parametrize(("every", "expected"), [(1, N_FRAMES), (3, 4)])
+def test_display_frames_as_gif_returns_looping_player(frames, every, expected):
+    import matplotlib.pyplot as plt
+
+    figures_before = plt.get_fignums()
+    html = display_frames_as_gif(frames, every=every, scale=0.5)
+
+    assert isinstance(html, HTML)
+    assert "<script" in html.data
+    # to_jshtml declares the frame array, then assigns each embedded PNG.
+    assert f"var frames = new Array({expected});" in html.data
+    assert len(re.findall(r"frames\[\d+\] = \"data:image/png;base64,", html.data)) == expected
+    # default_mode="loop": the "loop" radio button is the checked one.
+    checked = re.findall(r'value="(\w+)"[^>]*\bchecked>', html.data)
+    assert checked == ["loop"]
+    assert plt.get_fignums() == figures_before  # closed: no extra static image in the notebook
+
+
+def test_display_frames_as_gif_display_flag(frames, monkeypatch):
+    import IPython.display
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda obj: shown.append(obj))
+    assert display_frames_as_gif(frames[:2]) is not None
+    assert shown == []
+    html = display_frames_as_gif(frames[:2], display=True)
+    assert shown == [html]
+
+
+def test_display_frames_as_gif_rejects_bad_arguments(frames):
+    with pytest.raises(ValueError, match="frames is empty"):
+        display_frames_as_gif([])
+    with pytest.raises(ValueError, match="every=0"):
+        display_frames_as_gif(frames, every=0)
+    with pytest.raises(ValueError, match="scale=2"):
+        display_frames_as_gif(frames, scale=2)

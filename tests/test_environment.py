@@ -1,0 +1,161 @@
+"""The Environment: the learning loop, its files, determinism and errors."""
+
+import json
+
+import numpy as np
+import pytest
+
+from dqn_tf.environment import Environment, make_env
+from dqn_tf.presets import ConfigError, get_preset
+
+SMALL = dict(memory_size=5_000, summary_every=10)
+
+
+def small_env(tmp_path, seed=0, name="run", **changes):
+    config = get_preset("book", **{**SMALL, **changes})
+    return Environment(config=config, seed=seed, run_dir=tmp_path / name)
+
+
+def weights_equal(a, b):
+    return all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
+
+
+def test_same_seed_same_run(tmp_path):
+    runs = []
+    for name in ("a", "b"):
+        env = small_env(tmp_path, seed=3, name=name)
+        returns = env.train(episodes=3, log_every=0)
+        runs.append((returns, env.agent.model.get_weights(), env.total_steps))
+    assert runs[0][0] == runs[1][0]
+    assert runs[0][2] == runs[1][2] > 0
+    assert weights_equal(runs[0][1], runs[1][1])
+    other = small_env(tmp_path, seed=4, name="c").train(episodes=3, log_every=0)
+    assert other != runs[0][0]
+
+
+def test_compiled_loop_equals_the_seeds_step_by_step_loop(tmp_path):
+    """The in-graph episode loop and the book's Python loop (act, step, add + replay, target
+    copy at episode end, epsilon decay) are one implementation: same seed, same run."""
+    compiled = small_env(tmp_path, seed=1, name="compiled")
+    compiled_returns = compiled.train(episodes=2, log_every=0)
+
+    book = small_env(tmp_path, seed=1, name="python")
+    agent, gym_env = book.agent, book.env
+    returns = []
+    for episode in range(2):
+        s, _ = gym_env.reset(seed=1 if episode == 0 else None)
+        total = 0.0
+        for _ in range(1000):
+            a = agent.act(s)
+            s_, r, terminated, truncated, _ = gym_env.step(a)
+            total += r
+            agent.observe(s, a, r, s_, terminated)
+            s = s_
+            if terminated or truncated:
+                break
+        agent.target_model_update()
+        agent.epsilon_update(episode)
+        returns.append(total)
+    np.testing.assert_allclose(returns, compiled_returns, rtol=1e-9)
+    assert int(agent.brain.updates.numpy()) == int(compiled.agent.brain.updates.numpy())
+    for x, y in zip(agent.model.get_weights(), compiled.agent.model.get_weights(), strict=True):
+        np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-6)
+
+
+def test_train_leaves_weights_config_history_and_logs(tmp_path):
+    env = small_env(tmp_path)
+    returns = env.train(episodes=2, log_every=1)
+    run = tmp_path / "run"
+    assert (run / "weights.weights.h5").is_file()
+    saved = json.loads((run / "config.json").read_text())
+    assert saved["seed"] == 0 and saved["config"]["batch_size"] == 32
+    history = json.loads((run / "history.json").read_text())
+    assert history["episode_rewards"] == returns
+    assert sum(history["episode_lengths"]) == history["steps"] == env.total_steps
+    assert list((run / "tensorboard").iterdir())
+    assert len(env.reward_avg) == 2
+    assert not [p for p in run.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_reward_avg_keeps_the_last_100(tmp_path):
+    env = small_env(tmp_path)
+    env.reward_avg.extend(range(150))
+    assert list(env.reward_avg) == list(range(50, 150))
+
+
+def test_step_budget_is_exact(tmp_path):
+    env = small_env(tmp_path)
+    returns = env.train(episodes=None, steps=150, log_every=0)
+    assert env.total_steps == 150
+    assert int(env.agent.steps.numpy()) == 150
+    assert len(returns) == len(env.episode_rewards)  # whole episodes only
+    assert sum(env.episode_lengths) <= 150
+
+
+def test_test_is_greedy_and_learns_nothing(tmp_path):
+    env = small_env(tmp_path)
+    env.train(episodes=1, log_every=0)
+    weights = env.agent.model.get_weights()
+    stored = len(env.agent.memory)
+    first = env.test(episodes=2, log_every=0)
+    assert len(env.agent.memory) == stored
+    assert weights_equal(weights, env.agent.model.get_weights())
+    # A fresh object on the same run folder loads the saved weights for test().
+    again = Environment(config=env.config, seed=0, run_dir=env.run_dir, summaries=False)
+    assert not weights_equal(weights, again.agent.model.get_weights())
+    env2_returns = again.test(episodes=1, log_every=0)
+    assert weights_equal(weights, again.agent.model.get_weights())
+    assert len(env2_returns) == 1 and len(first) == 2
+
+
+def test_incremental_loads_saved_weights(tmp_path, capsys):
+    env = small_env(tmp_path)
+    env.train(episodes=1, log_every=0)
+    saved = env.agent.model.get_weights()
+    later = Environment(config=env.config, seed=5, run_dir=env.run_dir)
+    later.incremental(episodes=1, log_every=0)
+    out = capsys.readouterr().out
+    assert "Model restored from file" in out
+    # incremental starts at the book's 0.01, which is already the floor
+    assert later.agent.epsilon == pytest.approx(0.01)
+    assert not weights_equal(saved, later.agent.model.get_weights())  # it learned on
+
+
+def test_prefill_fills_more_than_a_batch(tmp_path):
+    env = small_env(tmp_path, prefill=True, batch_size=64)
+    env.train(episodes=1, log_every=0)
+    assert env.prefill_steps > 64
+    assert len(env.agent.memory) == env.prefill_steps + env.total_steps
+
+
+def test_frames_can_be_captured(tmp_path):
+    config = get_preset("book", **SMALL)
+    env = Environment(config=config, run_dir=tmp_path / "r", render_mode="rgb_array")
+    (ret,) = env.learn(epsilon=0.0, episodes=1, trainable=False, capture_frames=True)
+    frames = env.runner.frames
+    assert frames[0].shape == (400, 600, 3)
+    assert len(frames) >= 2
+    with pytest.raises(ConfigError, match="render_mode='rgb_array'"):
+        small_env(tmp_path, name="x").learn(episodes=1, capture_frames=True)
+
+
+@pytest.mark.parametrize(
+    "game,needle",
+    [
+        ("LunarLander-v2", "renamed 'LunarLander-v3'"),
+        ("NoSuchGame-v0", "'NoSuchGame-v0' is not a registered gymnasium environment"),
+        ("MountainCarContinuous-v0", "DQN needs a Discrete one"),
+    ],
+)
+def test_bad_games_are_named(game, needle):
+    with pytest.raises(ConfigError) as err:
+        make_env(game)
+    assert needle in str(err.value)
+
+
+def test_bad_episode_counts(tmp_path):
+    env = small_env(tmp_path)
+    with pytest.raises(ConfigError, match=r"episodes must be an integer >= 1 \(got 0\)"):
+        env.train(episodes=0)
+    with pytest.raises(ConfigError, match="steps must be an integer >= 1"):
+        env.train(episodes=None, steps=-5)

@@ -1,0 +1,66 @@
+import json
+
+import pytest
+
+from dqn_tf.presets import PRESETS, SOURCES, Config, ConfigError, field_names, get_preset
+
+
+def test_book_preset_is_the_books_values():
+    c = get_preset("book")
+    assert c == Config()
+    assert c.env == "LunarLander-v3"
+    assert c.hidden == (32, 32)
+    assert (c.loss, c.optimizer, c.learning_rate) == ("mse", "adam", 1e-4)
+    assert (c.gamma, c.batch_size, c.memory_size) == (0.99, 32, 250_000)
+    assert (c.epsilon_start, c.epsilon_min, c.epsilon_decay) == (1.0, 0.01, 0.9994)
+    assert c.double_dqn and c.target_sync_steps == 0 and c.epsilon_linear_steps == 0
+
+
+def test_notebook_preset_is_seed_000():
+    c = get_preset("notebook")
+    assert c.env == "RocketLander-v0"
+    assert c.hidden == (512, 512, 512, 512)
+    assert (c.loss, c.huber_delta, c.optimizer, c.learning_rate) == ("huber", 1.0, "rmsprop", 5e-5)
+    assert (c.batch_size, c.memory_size, c.target_sync_steps) == (1024, 1_000_000, 100)
+    assert (c.epsilon_linear_steps, c.epsilon_linear_end, c.epsilon_decay) == (100_000, 0.05, 0.97)
+    assert c.prefill and not c.double_dqn and c.save_every == 100
+
+
+def test_every_preset_field_has_a_source():
+    for name in PRESETS:
+        assert set(SOURCES[name]) == set(field_names()), name
+
+
+@pytest.mark.parametrize(
+    "field,value,needle",
+    [
+        ("batch_size", 0, "batch_size must be an integer >= 1 (got 0)"),
+        ("batch_size", -3, "batch_size"),
+        ("gamma", 1.5, "gamma must be a number in [0, 1] (got 1.5)"),
+        ("epsilon_start", -0.1, "epsilon_start must be a number in [0, 1]"),
+        ("epsilon_min", 2, "epsilon_min"),
+        ("memory_size", 16, "memory_size must be at least batch_size=32 (got 16)"),
+        ("loss", "l1", "loss must be one of ['mse', 'huber'] (got 'l1')"),
+        ("optimizer", "sgd", "optimizer must be one of ['adam', 'rmsprop']"),
+        ("learning_rate", 0.0, "learning_rate must be a positive number (got 0.0)"),
+        ("hidden", (32, 0), "hidden must be a non-empty list of positive layer sizes"),
+    ],
+)
+def test_bad_hyperparameters_name_the_field(field, value, needle):
+    with pytest.raises(ConfigError) as err:
+        get_preset("book", **{field: value})
+    assert needle in str(err.value)
+
+
+def test_unknown_preset_and_field():
+    with pytest.raises(ConfigError, match=r"preset must be one of \['book', 'notebook'"):
+        get_preset("turbo")
+    with pytest.raises(ConfigError, match="unknown config field"):
+        get_preset("book", batchsize=3)
+
+
+def test_json_round_trip():
+    for name in PRESETS:
+        c = get_preset(name)
+        again = Config.from_dict(json.loads(c.to_json()))
+        assert again == c
