@@ -1,0 +1,170 @@
+"""Training throughput at the book's settings, and the replay memory's size.
+
+    python bench/throughput.py --steps 20000 [--json] [--no-reference]
+
+Settings (issue 3): 2x32 network, batch 32, one Double-DQN update per environment step,
+LunarLander-v3, the `book` preset. Reports environment steps per second for:
+
+  env only         the game alone, random actions, plain Python (the ceiling)
+  compiled, act    our compiled episode loop, acting greedily, no learning
+  compiled, learn  our compiled episode loop, learning (the real thing)
+  python loop      the seeds' loop shape: agent.act + agent.observe from Python every step
+  SB3 DQN          Stable-Baselines3 (PyTorch, CPU) at the same settings, if .venv-sb3 exists
+                   (`make bench-deps`), run in the same invocation so figures compare
+
+and the replay memory's bytes per transition and peak resident memory for 1,000,000
+transitions, against a deque of tuples as in the seeds. With --json the last line is a JSON
+object with `sps` (the compiled learning loop) and every other figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import subprocess
+import time
+import tracemalloc
+from collections import deque
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import gymnasium as gym  # noqa: E402
+import numpy as np  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def rss_peak_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def env_only(steps: int) -> float:
+    env = gym.make("LunarLander-v3")
+    env.reset(seed=0)
+    env.action_space.seed(0)
+    start = time.perf_counter()
+    for _ in range(steps):
+        _, _, terminated, truncated, _ = env.step(env.action_space.sample())
+        if terminated or truncated:
+            env.reset()
+    return steps / (time.perf_counter() - start)
+
+
+def compiled(steps: int, warmup: int, learn: bool, config) -> float:
+    from dqn_tf.environment import Environment
+
+    env = Environment(config=config, seed=0, run_dir=ROOT / "runs" / "bench", summaries=False)
+    kw = dict(epsilon=1.0, log_every=0, trainable=learn)
+    env.learn(episodes=None, steps=warmup, **kw)  # traces the loop once
+    env.env.reset(seed=0)
+    before = env.total_steps if learn else None
+    start = time.perf_counter()
+    if learn:
+        env.learn(episodes=None, steps=steps, **kw)
+        done = env.total_steps - before
+    else:
+        done = 0
+        while done < steps:  # greedy episodes until the budget is spent
+            s, _ = env.env.reset()
+            done += env.runner.run(s, config.max_episode_steps, mode="none", greedy=True)[1]
+    return done / (time.perf_counter() - start)
+
+
+def python_loop(steps: int, warmup: int, config) -> float:
+    from dqn_tf.agent import Agent
+
+    env = gym.make(config.env)
+    agent = Agent(8, 4, config, seed=0)
+    s, _ = env.reset(seed=0)
+
+    def run(n: int) -> None:
+        nonlocal s
+        for _ in range(n):
+            a = agent.act(s)
+            s_, r, terminated, truncated, _ = env.step(a)
+            agent.observe(s, a, r, s_, terminated)
+            s = s_
+            if terminated or truncated:
+                agent.target_model_update()
+                agent.epsilon_update()
+                s, _ = env.reset()
+
+    run(warmup)
+    start = time.perf_counter()
+    run(steps)
+    return steps / (time.perf_counter() - start)
+
+
+def sb3(steps: int) -> float | None:
+    python = ROOT / ".venv-sb3" / "bin" / "python"
+    if not python.exists():
+        return None
+    out = subprocess.run(
+        [str(python), str(ROOT / "bench" / "sb3_reference.py"), "--steps", str(steps)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])["sps"]
+
+
+def memory_figures() -> dict[str, float]:
+    from dqn_tf.memory import Memory
+
+    gc.collect()
+    rss0 = rss_peak_mb()
+    memory = Memory(1_000_000, 8)
+    memory.add_memory(np.zeros(8), 0, 0.0, np.zeros(8), False)
+    rss1 = rss_peak_mb()
+    # The seeds' deque of tuples of arrays, measured on 100,000 transitions.
+    tracemalloc.start()
+    d: deque = deque(maxlen=100_000)
+    for i in range(100_000):
+        s = np.random.rand(1, 8).astype(np.float32)
+        d.append((s, i % 4, float(i), np.random.rand(1, 8).astype(np.float32), False))
+    deque_bytes = tracemalloc.get_traced_memory()[0] / 100_000
+    tracemalloc.stop()
+    return {
+        "memory_bytes_per_transition": memory.nbytes / memory.capacity,
+        "memory_raw_mb_1m": memory.nbytes / 2**20,
+        "memory_peak_rss_increase_mb_1m": rss1 - rss0,
+        "deque_bytes_per_transition": deque_bytes,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--steps", type=int, default=20_000)
+    parser.add_argument("--warmup", type=int, default=2_000)
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--no-reference", action="store_true", help="skip SB3")
+    args = parser.parse_args()
+
+    from dqn_tf.presets import get_preset
+
+    config = get_preset("book")
+    figures: dict[str, float | None] = {"steps": args.steps}
+    figures["env_only_sps"] = env_only(args.steps)
+    figures["compiled_act_sps"] = compiled(args.steps, args.warmup, False, config)
+    figures["sps"] = compiled(args.steps, args.warmup, True, config)
+    figures["python_loop_sps"] = python_loop(min(args.steps, 5_000), args.warmup, config)
+    figures["sb3_sps"] = None if args.no_reference else sb3(args.steps)
+    figures.update(memory_figures())
+    if figures["sb3_sps"]:
+        figures["speedup_vs_sb3"] = figures["sps"] / figures["sb3_sps"]
+
+    print(f"command: python bench/throughput.py --steps {args.steps}")
+    for key, value in figures.items():
+        print(f"  {key:36s} {value if value is None else round(value, 1)}")
+    if args.json:
+        print(json.dumps(figures))
+
+
+if __name__ == "__main__":
+    main()
