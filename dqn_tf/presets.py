@@ -222,6 +222,22 @@ _OVERRIDES: dict[str, dict[str, Any]] = {
         "train_every": 4,
         "summary_every": 100,
     },
+    "rocket": {
+        "env": "RocketLander-v0",
+        "hidden": (256, 256),
+        "loss": "huber",
+        "learning_rate": 5e-4,
+        "batch_size": 128,
+        "memory_size": 300_000,
+        "target_sync_steps": 1000,
+        "epsilon_min": 0.05,
+        "epsilon_decay": 1.0,
+        "epsilon_linear_steps": 100_000,
+        "epsilon_linear_end": 0.05,
+        "train_every": 4,
+        "summary_every": 100,
+        "save_every": 100,
+    },
 }
 
 # Seed line references: seed 002 = ../shared/seeds/002_*.txt, seed 000 = ../shared/seeds/000_*.txt
@@ -280,7 +296,14 @@ _NOTEBOOK_SOURCES: dict[str, str] = {
 SOURCES: dict[str, dict[str, str]] = {
     "book": _BOOK_SOURCES,
     "notebook": _NOTEBOOK_SOURCES,
-    "fast": {name: ("tuned" if name in _OVERRIDES["fast"] else "book") for name in _BOOK_SOURCES},
+    # Our presets: a changed value is "tuned" (see the README's solve tables), the rest is the
+    # book's.
+    **{
+        preset: {
+            name: ("tuned" if name in _OVERRIDES[preset] else "book") for name in _BOOK_SOURCES
+        }
+        for preset in ("fast", "rocket")
+    },
 }
 
 PRESETS: tuple[str, ...] = tuple(_OVERRIDES)
