@@ -31,5 +31,12 @@ train:
 tensorboard:
 	$(VENV)/bin/tensorboard --logdir runs --port 6006
 
+# Runs both notebooks in full mode (long: real presets) and saves them with their outputs.
+notebooks:
+	DQN_TF_QUICK=0 SDL_VIDEODRIVER=dummy TF_CPP_MIN_LOG_LEVEL=2 $(PY) -m jupyter nbconvert \
+		--to notebook --execute --inplace --ExecutePreprocessor.timeout=-1 \
+		--ExecutePreprocessor.kernel_name=python3 \
+		notebooks/lunar_lander.ipynb notebooks/rocket_lander.ipynb
+
 clean:
 	rm -rf runs .pytest_cache .ruff_cache

@@ -72,17 +72,28 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
     from dqn_tf.environment import Environment
 
     env = Environment(config=config, seed=args.seed, run_dir=args.run_dir)
+    episodes, steps, epsilon = args.episodes, args.steps, config.epsilon_start
+    if args.resume:
+        env.resume()  # checks the checkpoint against this configuration before any change
+        epsilon = None  # keep the restored schedule
+        if episodes is not None:
+            episodes -= len(env.episode_rewards)
+        else:
+            steps -= env.total_steps
+    elif env.checkpoint_path.is_file():
+        raise ConfigError(
+            f"run folder {env.run_dir} already holds a checkpoint; continue it with --resume "
+            f"or choose another --run-dir"
+        )
     print(
         f"Training {config.env} with preset {args.preset!r}, seed {args.seed}, in {env.run_dir}",
         flush=True,
     )
     started = time.perf_counter()
-    env.train(
-        epsilon=config.epsilon_start,
-        episodes=args.episodes,
-        steps=args.steps,
-        log_every=args.log_every,
-    )
+    if (episodes if episodes is not None else steps) > 0:
+        env.train(epsilon=epsilon, episodes=episodes, steps=steps, log_every=args.log_every)
+    else:
+        print("The run already has the episodes or steps asked for: nothing to train.")
     seconds = time.perf_counter() - started
     env.close()
     print(
@@ -177,6 +188,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=10,
         help="print a progress line every N episodes (0: never)",
     )
+    train.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run in --run-dir from its checkpoint until it has --episodes "
+        "(or --steps) in total",
+    )
     train.add_argument("--json", action="store_true", help="end with a JSON summary line")
     train.set_defaults(func=cmd_train)
 
@@ -210,6 +227,11 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         result = args.func(args)
+    except KeyboardInterrupt as exc:
+        # TrainingInterrupted says where the checkpoint is; a bare Ctrl-C outside training
+        # has nothing to save.
+        print(str(exc) or "Interrupted.", file=sys.stderr, flush=True)
+        return 130
     except (ConfigError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

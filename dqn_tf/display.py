@@ -12,6 +12,7 @@ Typical use in a notebook cell::
     episode = record_episode(env, agent.act, seed=0)
     show_gif(episode.frames)              # last expression of the cell: an inline GIF
     display_frames_as_gif(episode.frames, every=2, scale=0.5)   # seed 000's player, with controls
+    plot_learning_curve(lunar_lander.episode_rewards)   # rewards and their 100-episode average
 """
 
 from __future__ import annotations
@@ -27,11 +28,13 @@ import numpy as np
 
 if TYPE_CHECKING:  # IPython is imported lazily, only by the functions that return its objects
     from IPython.display import HTML, Image
+    from matplotlib.axes import Axes
 
 __all__ = [
     "Episode",
     "display_frames_as_gif",
     "frames_to_gif",
+    "plot_learning_curve",
     "record_episode",
     "show_gif",
 ]
@@ -357,3 +360,58 @@ def display_frames_as_gif(
     if display:
         ipy_display.display(html)
     return html
+
+
+def plot_learning_curve(
+    rewards: Sequence[float] | np.ndarray,
+    ax: Axes | None = None,
+    window: int = 100,
+    title: str | None = None,
+) -> Axes:
+    """Plot each episode's reward and its running average over the last ``window`` episodes.
+
+    The average at episode ``i`` is the mean of episodes ``max(0, i - window + 1) .. i``, the
+    book's ``avg_score`` (a ``deque(maxlen=100)`` of the returns): over the first ``window - 1``
+    episodes it averages the episodes played so far.
+
+    Args:
+        rewards: the return of every episode, in order (e.g. ``Environment.episode_rewards``).
+        ax: matplotlib Axes to draw on; default ``None`` makes a new figure (8 x 4 inches).
+        window: number of episodes in the running average (default 100, as in the book).
+        title: the Axes' title; default ``None`` sets none.
+
+    Returns:
+        The Axes drawn on, holding two lines: the rewards (labelled ``"episode reward"``) and
+        their running average (``"average of last <window>"``).
+
+    Raises:
+        ValueError: empty ``rewards``, a reward that is not a finite number, or ``window`` < 1.
+    """
+    if not isinstance(window, int | np.integer) or isinstance(window, bool) or window < 1:
+        raise ValueError(f"window={window!r} is not allowed: window must be an integer >= 1")
+    values = np.asarray(rewards, dtype=np.float64).reshape(-1)
+    if values.size == 0:
+        raise ValueError("rewards is empty: at least one episode reward is needed")
+    if not np.all(np.isfinite(values)):
+        raise ValueError("rewards must be finite numbers (got NaN or infinity)")
+
+    # Trailing mean from cumulative sums: O(n), and exact counts for the first episodes.
+    sums = np.concatenate(([0.0], np.cumsum(values)))
+    ends = np.arange(1, values.size + 1)
+    starts = np.maximum(0, ends - window)
+    average = (sums[ends] - sums[starts]) / (ends - starts)
+
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        _, ax = plt.subplots(figsize=(8, 4))
+    episodes = np.arange(values.size)
+    ax.plot(episodes, values, color="tab:blue", alpha=0.35, linewidth=1, label="episode reward")
+    ax.plot(episodes, average, color="tab:orange", linewidth=2, label=f"average of last {window}")
+    ax.set_xlabel("episode")
+    ax.set_ylabel("reward")
+    if title is not None:
+        ax.set_title(title)
+    ax.legend(loc="best")
+    ax.grid(True, alpha=0.3)
+    return ax

@@ -18,9 +18,13 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import tempfile
+import threading
 import time
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +33,7 @@ import tensorflow as tf
 
 from dqn_tf.agent import Agent
 from dqn_tf.brain import Architecture
+from dqn_tf.checkpoint import CHECKPOINT_FILE, restore_checkpoint, save_checkpoint
 from dqn_tf.games import make_env
 from dqn_tf.loop import LEARN, NONE, STORE, EpisodeRunner
 from dqn_tf.presets import Config, ConfigError, get_preset
@@ -37,6 +42,15 @@ from dqn_tf.seeding import set_global_seeds
 WEIGHTS_FILE = "weights.weights.h5"
 CONFIG_FILE = "config.json"
 HISTORY_FILE = "history.json"
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Raised by :meth:`Environment.learn` after Ctrl-C or SIGTERM, once the checkpoint of
+    the last whole episode is written (``checkpoint`` is its path)."""
+
+    def __init__(self, message: str, checkpoint: Path) -> None:
+        super().__init__(message)
+        self.checkpoint = checkpoint
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
@@ -200,10 +214,7 @@ class Environment:
                 f"render_mode={self.env.render_mode!r})"
             )
         if incremental:
-            if self.weights_path.is_file():
-                self.agent.load_weights(self.weights_path)
-            else:
-                print(f"No weights at {self.weights_path}: training from scratch")
+            self._load_for_incremental()
         if epsilon is not None:
             self.agent.epsilon = epsilon
         if trainable:
@@ -211,13 +222,40 @@ class Environment:
             if self.config.prefill:
                 self._prefill()
 
+        with self._stop_on_signals() as stop:
+            returns = self._play(episodes, trainable, steps, log_every, capture_frames, stop)
+        if trainable:
+            self.save_history()
+            self.agent.save_weights(self.weights_path)
+            checkpoint = self.save_checkpoint()
+            if self.summary_writer is not None:
+                self.summary_writer.flush()
+            if stop:
+                raise TrainingInterrupted(
+                    f"Interrupted by {stop[0]}: checkpoint of {len(self.episode_rewards)} "
+                    f"episodes saved to {checkpoint}; resume with --resume",
+                    checkpoint,
+                )
+        elif stop:
+            raise KeyboardInterrupt(f"interrupted by {stop[0]}")
+        return returns
+
+    def _play(
+        self,
+        episodes: int | None,
+        trainable: bool,
+        steps: int | None,
+        log_every: int,
+        capture_frames: bool,
+        stop: list[str],
+    ) -> list[float]:
         returns: list[float] = []
         self.landings = []
         step_budget = steps
         started = time.perf_counter()
         played = 0
         episode = 0
-        while episodes is None or episode < episodes:
+        while (episodes is None or episode < episodes) and not stop:
             if step_budget is not None and step_budget <= 0:
                 break
             max_steps = self.config.max_episode_steps
@@ -250,12 +288,6 @@ class Environment:
                 self._end_of_episode(ret, length)
             if log_every and episode % log_every == 0:
                 self._log(episode, ret, length, played / (time.perf_counter() - started))
-
-        if trainable:
-            self.save_history()
-            self.agent.save_weights(self.weights_path)
-            if self.summary_writer is not None:
-                self.summary_writer.flush()
         return returns
 
     # --- pieces of learn ----------------------------------------------------------------------
@@ -291,6 +323,70 @@ class Environment:
         every = self.config.save_every
         if every and (index + 1) % every == 0:
             self.agent.brain.save_weights(self.weights_path)
+        every = self.config.checkpoint_every
+        if every and (index + 1) % every == 0:
+            self.save_history()
+            self.save_checkpoint()
+
+    # --- checkpoints and interruption ---------------------------------------------------------
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.run_dir / CHECKPOINT_FILE
+
+    def save_checkpoint(self) -> Path:
+        """Write the run's whole state (see :mod:`dqn_tf.checkpoint`), atomically."""
+        return save_checkpoint(self)
+
+    def resume(self, path: str | os.PathLike | None = None) -> Path:
+        """Restore the run from its checkpoint (default ``<run_dir>/checkpoint.npz``) so that
+        further training continues exactly as if it had never stopped."""
+        restored = restore_checkpoint(self, path)
+        print(
+            f"Resumed from {restored}: {len(self.episode_rewards)} episodes, "
+            f"{self.total_steps} steps, {len(self.agent.memory)} transitions in memory",
+            flush=True,
+        )
+        return restored
+
+    def _load_for_incremental(self) -> None:
+        if self.total_steps > 0:
+            return  # this object has trained: its memory and weights are current
+        if self.checkpoint_path.is_file():
+            self.resume()
+        elif self.weights_path.is_file():
+            self.agent.load_weights(self.weights_path)
+            print(
+                f"No checkpoint in {self.run_dir}: weights only, the memory starts empty "
+                f"(the book's cold restart)",
+                flush=True,
+            )
+        else:
+            print(f"No checkpoint or weights in {self.run_dir}: training from scratch")
+
+    @contextmanager
+    def _stop_on_signals(self) -> Iterator[list[str]]:
+        """Turn the first SIGINT/SIGTERM into a request to stop after the current episode
+        (at most one episode, about a second); a second one interrupts at once."""
+        stop: list[str] = []
+        if threading.current_thread() is not threading.main_thread():
+            yield stop  # signal handlers can only be set from the main thread
+            return
+        previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+        def handler(signum: int, _frame: object) -> None:
+            if stop:
+                raise KeyboardInterrupt
+            stop.append(signal.Signals(signum).name)
+            print(f"\n{stop[0]}: stopping after this episode...", flush=True)
+
+        for sig in previous:
+            signal.signal(sig, handler)
+        try:
+            yield stop
+        finally:
+            for sig, old in previous.items():
+                signal.signal(sig, old)
 
     def _log(self, episode: int, ret: float, length: int, sps: float) -> None:
         print(

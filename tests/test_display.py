@@ -19,6 +19,7 @@ from dqn_tf.display import (  # noqa: E402
     Episode,
     display_frames_as_gif,
     frames_to_gif,
+    plot_learning_curve,
     record_episode,
     show_gif,
 )
@@ -267,3 +268,77 @@ def test_display_frames_as_gif_rejects_bad_arguments(frames):
         display_frames_as_gif(frames, every=0)
     with pytest.raises(ValueError, match="scale=2"):
         display_frames_as_gif(frames, scale=2)
+
+
+# --- plot_learning_curve -------------------------------------------------------------------
+
+
+@pytest.fixture
+def pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    yield plt
+    plt.close("all")
+
+
+def test_plot_learning_curve_rewards_and_running_average(pyplot):
+    rewards = [0.0, 10.0, 20.0, 30.0, -60.0]
+    ax = plot_learning_curve(rewards, window=3, title="LunarLander")
+
+    reward_line, average_line = ax.get_lines()
+    np.testing.assert_array_equal(reward_line.get_xdata(), np.arange(5))
+    np.testing.assert_array_equal(reward_line.get_ydata(), rewards)
+    # The first episodes average what has been played so far, as the book's deque(maxlen=100).
+    np.testing.assert_allclose(average_line.get_ydata(), [0.0, 5.0, 10.0, 20.0, -10.0 / 3])
+    assert reward_line.get_label() == "episode reward"
+    assert average_line.get_label() == "average of last 3"
+    assert ax.get_title() == "LunarLander"
+    assert ax.get_xlabel() == "episode"
+    assert ax.get_ylabel() == "reward"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "episode reward",
+        "average of last 3",
+    ]
+
+
+def test_plot_learning_curve_default_window_is_100(pyplot):
+    rewards = np.arange(250, dtype=float)
+    ax = plot_learning_curve(rewards)
+    average = ax.get_lines()[1].get_ydata()
+    assert ax.get_lines()[1].get_label() == "average of last 100"
+    assert average[99] == pytest.approx(np.mean(rewards[:100]))
+    assert average[249] == pytest.approx(np.mean(rewards[150:]))
+    assert ax.get_title() == ""
+
+
+def test_plot_learning_curve_draws_on_given_axes(pyplot):
+    fig, (left, right) = pyplot.subplots(1, 2)
+    figures_before = pyplot.get_fignums()
+    assert plot_learning_curve([1.0, 2.0], ax=right) is right
+    assert len(right.get_lines()) == 2
+    assert left.get_lines() == []
+    assert pyplot.get_fignums() == figures_before  # no new figure
+
+
+def test_plot_learning_curve_new_figure_when_no_axes(pyplot):
+    figures_before = len(pyplot.get_fignums())
+    ax = plot_learning_curve([1.0])
+    assert len(pyplot.get_fignums()) == figures_before + 1
+    assert ax.figure is pyplot.gcf()
+
+
+@pytest.mark.parametrize(
+    ("rewards", "kwargs", "message"),
+    [
+        ([], {}, "rewards is empty"),
+        ([1.0, float("nan")], {}, "finite"),
+        ([1.0], {"window": 0}, "window=0"),
+        ([1.0], {"window": 2.5}, "window=2.5"),
+    ],
+)
+def test_plot_learning_curve_rejects_bad_arguments(pyplot, rewards, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        plot_learning_curve(rewards, **kwargs)

@@ -108,19 +108,6 @@ def test_test_is_greedy_and_learns_nothing(tmp_path):
     assert len(env2_returns) == 1 and len(first) == 2
 
 
-def test_incremental_loads_saved_weights(tmp_path, capsys):
-    env = small_env(tmp_path)
-    env.train(episodes=1, log_every=0)
-    saved = env.agent.model.get_weights()
-    later = Environment(config=env.config, seed=5, run_dir=env.run_dir)
-    later.incremental(episodes=1, log_every=0)
-    out = capsys.readouterr().out
-    assert "Model restored from file" in out
-    # incremental starts at the book's 0.01, which is already the floor
-    assert later.agent.epsilon == pytest.approx(0.01)
-    assert not weights_equal(saved, later.agent.model.get_weights())  # it learned on
-
-
 def test_prefill_fills_more_than_a_batch(tmp_path):
     env = small_env(tmp_path, prefill=True, batch_size=64)
     env.train(episodes=1, log_every=0)

@@ -1,0 +1,206 @@
+"""Exact resume: everything a run needs to continue as if it had never stopped.
+
+The book's ``incremental`` restarts with trained weights but an empty memory (its NOTE calls
+this a cold restart), so learning degrades until the memory refills. A checkpoint here holds
+the whole state of a run at an episode boundary:
+
+* online and target weights, the optimizer's state and the update counter;
+* the replay memory (all five arrays, the write index and the size);
+* epsilon, the step counter and the agent's ``tf.random.Generator`` state;
+* the episode history (returns and lengths), the 100-episode window and the step counts;
+* the state of every other generator: Python's ``random``, numpy's global one and the
+  environment's ``np_random``.
+
+It is one ``.npz`` file (arrays plus a JSON header), written to a temporary file in the same
+folder and renamed over the previous checkpoint, so an interrupted save never damages the
+last good one. Loading checks everything (format, game, architecture, every array's name and
+shape) before it changes anything, so a bad checkpoint leaves the run untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from dqn_tf.presets import ConfigError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from dqn_tf.environment import Environment
+
+CHECKPOINT_FILE = "checkpoint.npz"
+FORMAT_VERSION = 1
+_HEADER = "__state__"
+
+
+class CheckpointError(ConfigError):
+    """A checkpoint that is missing, damaged or made for another game or network."""
+
+
+def _variables(env: Environment) -> list[tuple[str, Any]]:
+    """Every piece of TensorFlow state of the run, with stable names, in a fixed order."""
+    agent, brain, memory = env.agent, env.agent.brain, env.agent.memory
+    named: list[tuple[str, Any]] = []
+    named += [(f"model/{i}", w) for i, w in enumerate(brain.model.weights)]
+    named += [(f"target/{i}", w) for i, w in enumerate(brain.target_model.weights)]
+    named += [(f"optimizer/{i}", w) for i, w in enumerate(brain.optimizer.variables)]
+    named += [
+        ("brain/updates", brain.updates),
+        ("memory/states", memory.states),
+        ("memory/actions", memory.actions),
+        ("memory/rewards", memory.rewards),
+        ("memory/next_states", memory.next_states),
+        ("memory/terminated", memory.terminated),
+        ("memory/index", memory.index),
+        ("memory/size", memory.size),
+        ("agent/epsilon", agent._epsilon),
+        ("agent/steps", agent.steps),
+        ("agent/generator", agent.generator.state),
+    ]
+    return named
+
+
+def _python_state(env: Environment) -> dict[str, Any]:
+    py_version, py_internal, py_gauss = random.getstate()
+    np_state = np.random.get_state()
+    return {
+        "format": FORMAT_VERSION,
+        "config": env.config.to_dict(),
+        "seed": env.seed,
+        "nS": env.nS,
+        "nA": env.nA,
+        "episode_rewards": env.episode_rewards,
+        "episode_lengths": env.episode_lengths,
+        "reward_avg": list(env.reward_avg),
+        "total_steps": env.total_steps,
+        "prefill_steps": env.prefill_steps,
+        "next_reset_seed": env._next_reset_seed,
+        "python_random": [py_version, list(py_internal), py_gauss],
+        "numpy_random": [
+            np_state[0],
+            np_state[1].tolist(),
+            int(np_state[2]),
+            int(np_state[3]),
+            float(np_state[4]),
+        ],
+        "env_random": env.env.unwrapped.np_random.bit_generator.state,
+    }
+
+
+def save_checkpoint(env: Environment, path: str | os.PathLike | None = None) -> Path:
+    """Write the run's full state to ``path`` (default ``<run_dir>/checkpoint.npz``),
+    atomically. Call it between episodes."""
+    path = Path(path) if path is not None else env.run_dir / CHECKPOINT_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    arrays = {name: np.asarray(var.numpy()) for name, var in _variables(env)}
+    header = json.dumps(_python_state(env)).encode()
+    arrays[_HEADER] = np.frombuffer(header, dtype=np.uint8)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
+
+
+def read_checkpoint(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The header and arrays of a checkpoint file, fully read into memory.
+
+    Raises:
+        FileNotFoundError: no file at ``path``.
+        CheckpointError: the file is truncated, damaged or not a dqn_tf checkpoint.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no checkpoint at {path}")
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {name: data[name] for name in data.files}
+        header = json.loads(arrays.pop(_HEADER).tobytes().decode())
+    except (zipfile.BadZipFile, OSError, ValueError, KeyError, EOFError) as exc:
+        raise CheckpointError(
+            f"checkpoint {path} is damaged or not a dqn_tf checkpoint ({type(exc).__name__}: "
+            f"{exc}); the run folder was left as it is"
+        ) from exc
+    version = header.get("format") if isinstance(header, dict) else None
+    if version != FORMAT_VERSION:
+        raise CheckpointError(
+            f"checkpoint {path} has format {version!r}, this version reads format {FORMAT_VERSION}"
+        )
+    return header, arrays
+
+
+def restore_checkpoint(env: Environment, path: str | os.PathLike | None = None) -> Path:
+    """Load a checkpoint into ``env`` (its agent, memory, counters, history and generators).
+
+    Everything is checked before anything is changed: a checkpoint made for another game,
+    network or configuration, or one that is damaged, raises CheckpointError naming the file
+    and the problem, and ``env`` is left as it was.
+    """
+    path = Path(path) if path is not None else env.run_dir / CHECKPOINT_FILE
+    header, arrays = read_checkpoint(path)
+    saved = header["config"]
+    wanted = env.config.to_dict()
+    if saved.get("env") != wanted["env"]:
+        raise CheckpointError(
+            f"checkpoint {path} was made for env {saved.get('env')!r}, this run is "
+            f"{wanted['env']!r}"
+        )
+    if (header.get("nS"), header.get("nA"), saved.get("hidden")) != (
+        env.nS,
+        env.nA,
+        wanted["hidden"],
+    ):
+        raise CheckpointError(
+            f"checkpoint {path} holds a network for {header.get('nS')} inputs, "
+            f"{header.get('nA')} actions and hidden layers {saved.get('hidden')}; this run "
+            f"needs {env.nS}, {env.nA} and {wanted['hidden']}"
+        )
+    differing = sorted(k for k in wanted if saved.get(k) != wanted[k])
+    if differing:
+        detail = ", ".join(f"{k}: {saved.get(k)!r} there, {wanted[k]!r} here" for k in differing)
+        raise CheckpointError(f"checkpoint {path} was made with another configuration ({detail})")
+    named = _variables(env)
+    for name, var in named:
+        if name not in arrays:
+            raise CheckpointError(f"checkpoint {path} lacks {name}")
+        if tuple(arrays[name].shape) != tuple(var.shape):
+            raise CheckpointError(
+                f"checkpoint {path}: {name} has shape {arrays[name].shape}, this run needs "
+                f"{tuple(var.shape)}"
+            )
+    for name, var in named:
+        var.assign(arrays[name])
+    _restore_python_state(env, header)
+    return path
+
+
+def _restore_python_state(env: Environment, header: dict[str, Any]) -> None:
+    env.seed = int(header["seed"])
+    env.episode_rewards = list(header["episode_rewards"])
+    env.episode_lengths = list(header["episode_lengths"])
+    env.reward_avg.clear()
+    env.reward_avg.extend(header["reward_avg"])
+    env.total_steps = int(header["total_steps"])
+    env.prefill_steps = int(header["prefill_steps"])
+    env._next_reset_seed = header["next_reset_seed"]
+    version, internal, gauss = header["python_random"]
+    random.setstate((version, tuple(internal), gauss))
+    name, keys, pos, has_gauss, cached = header["numpy_random"]
+    np.random.set_state((name, np.asarray(keys, dtype=np.uint32), pos, has_gauss, cached))
+    state = header["env_random"]
+    rng = np.random.Generator(getattr(np.random, state["bit_generator"])())
+    rng.bit_generator.state = state
+    env.env.unwrapped.np_random = rng
