@@ -15,15 +15,16 @@ install:
 	@$(PY) -c "import tensorflow as tf, gymnasium, keras; print('installed: tensorflow', tf.__version__, '| keras', keras.__version__, '| gymnasium', gymnasium.__version__)"
 
 lint:
-	$(PY) -m ruff check dqn_tf tests bench
-	$(PY) -m ruff format --check dqn_tf tests bench
+	$(PY) -m ruff check dqn_tf tests bench notebooks
+	$(PY) -m ruff format --check dqn_tf tests bench notebooks
 
 test: lint
 	$(PY) -m pytest -n 2 -q
 
 # The main job: train LunarLander-v3 with the tuned preset, evaluate it, and leave a GIF.
+# Interrupted (Ctrl-C)? Run `make train` again: it resumes from the run's checkpoint.
 train:
-	$(PY) -m dqn_tf train --env LunarLander-v3 --preset fast --steps $(STEPS) --seed $(SEED) --run-dir $(RUN_DIR) --log-every 20
+	$(PY) -m dqn_tf train --env LunarLander-v3 --preset fast --steps $(STEPS) --seed $(SEED) --run-dir $(RUN_DIR) --log-every 20 $$(test -f $(RUN_DIR)/checkpoint.npz && echo --resume)
 	$(PY) -m dqn_tf evaluate --run-dir $(RUN_DIR) --episodes 100 --seed 1000
 	$(PY) -m dqn_tf replay --run-dir $(RUN_DIR) --gif $(RUN_DIR)/agent.gif
 	@echo "Weights, TensorBoard logs and agent.gif are in $(RUN_DIR)"

@@ -8,6 +8,8 @@ LunarLander-v3, the `book` preset. Reports environment steps per second for:
   env only         the game alone, random actions, plain Python (the ceiling)
   compiled, act    our compiled episode loop, acting greedily, no learning
   compiled, learn  our compiled episode loop, learning (the real thing)
+  literal port     the seeds as written, in Keras 3: model.predict to act, three predicts
+                   and a fit per replay (measured on a few hundred steps only)
   python loop      the seeds' loop shape: agent.act + agent.observe from Python every step
   SB3 DQN          Stable-Baselines3 (PyTorch, CPU) at the same settings, if .venv-sb3 exists
                    (`make bench-deps`), run in the same invocation so figures compare
@@ -56,10 +58,10 @@ def env_only(steps: int) -> float:
     return steps / (time.perf_counter() - start)
 
 
-def compiled(steps: int, warmup: int, learn: bool, config) -> float:
+def compiled(steps: int, warmup: int, learn: bool, config, summaries: bool = False) -> float:
     from dqn_tf.environment import Environment
 
-    env = Environment(config=config, seed=0, run_dir=ROOT / "runs" / "bench", summaries=False)
+    env = Environment(config=config, seed=0, run_dir=ROOT / "runs" / "bench", summaries=summaries)
     kw = dict(epsilon=1.0, log_every=0, trainable=learn)
     env.learn(episodes=None, steps=warmup, **kw)  # traces the loop once
     env.env.reset(seed=0)
@@ -98,6 +100,46 @@ def python_loop(steps: int, warmup: int, config) -> float:
     run(warmup)
     start = time.perf_counter()
     run(steps)
+    return steps / (time.perf_counter() - start)
+
+
+def literal_port(steps: int, config) -> float:
+    """The seeds' own loop: Keras predict per action, predict x3 + fit per replay."""
+    import keras
+
+    from dqn_tf.brain import Brain
+
+    env = gym.make(config.env)
+    brain = Brain(8, 4, config)
+    model, target = brain.model, brain.target_model
+    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss="mse")
+    memory: deque = deque(maxlen=config.memory_size)
+    rng = np.random.default_rng(0)
+    s, _ = env.reset(seed=0)
+    start = time.perf_counter()
+    for _ in range(steps):
+        a = (
+            int(rng.integers(4))
+            if rng.random() < 0.5
+            else int(np.argmax(model.predict(s[None], verbose=0)[0]))
+        )
+        s_, r, terminated, truncated, _ = env.step(a)
+        memory.append((s, a, r, s_, terminated))
+        if len(memory) > config.batch_size:
+            idx = rng.choice(len(memory), config.batch_size, replace=False)
+            batch = [memory[i] for i in idx]
+            states = np.array([b[0] for b in batch])
+            next_states = np.array([b[3] for b in batch])
+            next_online = model.predict(next_states, verbose=0)
+            next_target = target.predict(next_states, verbose=0)
+            y = model.predict(states, verbose=0)
+            for i, (_, a_i, r_i, _, t_i) in enumerate(batch):
+                best = np.argmax(next_online[i])
+                y[i, a_i] = r_i if t_i else r_i + config.gamma * next_target[i, best]
+            model.fit(states, y, epochs=1, verbose=0)
+        s = s_
+        if terminated or truncated:
+            s, _ = env.reset()
     return steps / (time.perf_counter() - start)
 
 
@@ -144,6 +186,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=2_000)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--no-reference", action="store_true", help="skip SB3")
+    parser.add_argument("--literal-steps", type=int, default=300)
     args = parser.parse_args()
 
     from dqn_tf.presets import get_preset
@@ -153,6 +196,10 @@ def main() -> None:
     figures["env_only_sps"] = env_only(args.steps)
     figures["compiled_act_sps"] = compiled(args.steps, args.warmup, False, config)
     figures["sps"] = compiled(args.steps, args.warmup, True, config)
+    figures["compiled_learn_summaries_sps"] = compiled(
+        args.steps, args.warmup, True, config, summaries=True
+    )
+    figures["literal_port_sps"] = literal_port(args.literal_steps, config)
     figures["python_loop_sps"] = python_loop(min(args.steps, 5_000), args.warmup, config)
     figures["sb3_sps"] = None if args.no_reference else sb3(args.steps)
     figures.update(memory_figures())

@@ -38,6 +38,19 @@ def dense_network(hidden: tuple[int, ...]) -> Architecture:
     return build
 
 
+def _scalar(tag: str, value: tf.Tensor) -> None:
+    """A TensorBoard scalar under exactly ``tag``. ``tf.summary.scalar`` prefixes the name
+    scope, which inside the compiled loop is ``while/cond_1/``; ``tf.summary.write`` with the
+    scalar plugin's metadata keeps the book's plain names."""
+    from tensorboard.plugins.scalar import metadata
+
+    tf.summary.write(
+        tag,
+        tf.cast(value, tf.float32),
+        metadata=metadata.create_summary_metadata(display_name=tag, description=""),
+    )
+
+
 class Brain:
     """Q-value approximation by a neural network, and the target network it learns against.
 
@@ -148,9 +161,9 @@ class Brain:
         record = tf.equal(self.updates % self.config.summary_every, 0)
         with self.summary_writer.as_default(step=self.updates), tf.summary.record_if(record):
             # The book's three summaries, under the book's names.
-            tf.summary.scalar("loss", loss)
-            tf.summary.scalar("max_q_value", tf.reduce_max(q))
-            tf.summary.scalar("mean_q_value", tf.reduce_mean(q))
+            _scalar("loss", loss)
+            _scalar("max_q_value", tf.reduce_max(q))
+            _scalar("mean_q_value", tf.reduce_mean(q))
 
     def _fit_graph(self, s: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
         with tf.GradientTape() as tape:

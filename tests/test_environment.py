@@ -77,6 +77,27 @@ def test_train_leaves_weights_config_history_and_logs(tmp_path):
     assert not [p for p in run.iterdir() if p.name.endswith(".tmp")]
 
 
+def test_tensorboard_tags_are_the_books(tmp_path):
+    import tensorflow as tf
+
+    env = small_env(tmp_path, summary_every=1)
+    env.train(episodes=2, log_every=0)
+    tags = {}
+    for path in (tmp_path / "run" / "tensorboard").iterdir():
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            for value in event.summary.value:
+                tags[value.tag] = tags.get(value.tag, 0) + 1
+    updates = int(env.agent.brain.updates.numpy())
+    assert updates > 0
+    assert {t: tags[t] for t in ("loss", "max_q_value", "mean_q_value")} == {
+        "loss": updates,
+        "max_q_value": updates,
+        "mean_q_value": updates,
+    }
+    for tag in ("episode/reward", "episode/reward_avg100", "episode/epsilon", "episode/length"):
+        assert tags[tag] == 2
+
+
 def test_reward_avg_keeps_the_last_100(tmp_path):
     env = small_env(tmp_path)
     env.reward_avg.extend(range(150))

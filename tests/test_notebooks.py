@@ -16,7 +16,6 @@ from nbclient import NotebookClient
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 NAMES = ["lunar_lander", "rocket_lander"]
-# The kernel inherits the test process's environment.
 KERNEL_ENV = {"DQN_TF_QUICK": "1", "SDL_VIDEODRIVER": "dummy", "TF_CPP_MIN_LOG_LEVEL": "2"}
 PACKAGE_CLASS = re.compile(r"^\s*class\s+(Brain|Memory|Agent|Environment)\b", re.MULTILINE)
 MAX_BYTES = 5 * 1024 * 1024
@@ -36,29 +35,6 @@ def _outputs(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
 
 def _data(nb: nbformat.NotebookNode, mime: str) -> list[str]:
     return [out["data"][mime] for out in _outputs(nb) if mime in out.get("data", {})]
-
-
-@pytest.fixture(scope="module", params=NAMES)
-def executed(request, tmp_path_factory):
-    """(name, executed notebook, seconds, saved size in bytes) for each notebook."""
-    name = request.param
-    folder = tmp_path_factory.mktemp(name) / "notebooks"
-    folder.mkdir()
-    path = folder / f"{name}.ipynb"
-    shutil.copy(NOTEBOOKS / path.name, path)
-    nb = nbformat.read(path, as_version=4)
-    with pytest.MonkeyPatch.context() as mp:
-        for key, value in KERNEL_ENV.items():
-            mp.setenv(key, value)
-        started = time.perf_counter()
-        # Raises CellExecutionError, naming the cell, if any cell fails.
-        NotebookClient(
-            nb, kernel_name="python3", timeout=600, resources={"metadata": {"path": str(folder)}}
-        ).execute()
-        seconds = time.perf_counter() - started
-    nbformat.write(nb, path)
-    print(f"{name}: executed in quick mode in {seconds:.0f} s")
-    return name, nb, seconds, path.stat().st_size
 
 
 # --- structure (no execution) ----------------------------------------------------------------
@@ -90,23 +66,39 @@ def test_quick_mode_switch_follows_the_parameters(name):
 # --- execution in quick mode ------------------------------------------------------------------
 
 
-def test_notebook_runs_without_errors(executed):
-    name, nb, seconds, size = executed
+def _execute(name: str, folder: Path) -> tuple[nbformat.NotebookNode, float, int]:
+    """Run a copy of the notebook in ``folder``; return it, the seconds taken and its size."""
+    path = folder / f"{name}.ipynb"
+    shutil.copy(NOTEBOOKS / path.name, path)
+    nb = nbformat.read(path, as_version=4)
+    started = time.perf_counter()
+    # Raises CellExecutionError, naming the cell, if any cell fails.
+    NotebookClient(
+        nb, kernel_name="python3", timeout=600, resources={"metadata": {"path": str(folder)}}
+    ).execute()
+    seconds = time.perf_counter() - started
+    nbformat.write(nb, path)
+    return nb, seconds, path.stat().st_size
+
+
+# One test per notebook, so that each runs once however pytest-xdist spreads the tests.
+@pytest.mark.parametrize("name", NAMES)
+def test_notebook_runs_in_quick_mode(name, tmp_path, monkeypatch):
+    for key, value in KERNEL_ENV.items():
+        monkeypatch.setenv(key, value)  # the kernel inherits this process's environment
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    nb, seconds, size = _execute(name, folder)
+    print(f"{name}: executed in quick mode in {seconds:.0f} s, {size:,} bytes")
+
     assert [o for o in _outputs(nb) if o.output_type == "error"] == []
     assert all(cell.execution_count is not None for cell in _code_cells(nb))
     assert size < MAX_BYTES, f"{name} is {size} bytes with outputs"
+    assert (tmp_path / "runs" / "notebooks").is_dir()  # run folders stay out of the repository
 
-
-def test_notebook_shows_a_gif_and_a_learning_curve(executed):
-    name, nb, _, _ = executed
     gifs = _data(nb, "image/gif")
     assert gifs, f"{name} shows no GIF"
     assert all(gif.startswith("R0lGOD") for gif in gifs)  # base64 of b"GIF8"
-    assert _data(nb, "image/png"), f"{name} shows no plot"
-
-
-def test_rocket_lander_shows_seed_000_player(executed):
-    name, nb, _, _ = executed
-    if name != "rocket_lander":
-        pytest.skip("seed 000's player is in the RocketLander notebook")
-    assert any("<script" in html for html in _data(nb, "text/html"))
+    assert _data(nb, "image/png"), f"{name} shows no learning curve"
+    if name == "rocket_lander":  # seed 000's display_frames_as_gif: an HTML player
+        assert any("<script" in html for html in _data(nb, "text/html"))
