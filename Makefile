@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 RUN_DIR ?= runs/lunarlander-fast-seed0
 SEED ?= 0
-STEPS ?= 200000
+STEPS ?= 150000
 
 .PHONY: install test lint train tensorboard notebooks bench clean
 

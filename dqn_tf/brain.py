@@ -142,13 +142,17 @@ class Brain:
         """
         target = tf.stop_gradient(self.td_targets(r, s_, terminated))
         a = tf.cast(a, tf.int32)
-        rows = tf.range(tf.shape(a)[0], dtype=tf.int32)
+        taken = tf.stack([tf.range(tf.shape(a)[0], dtype=tf.int32), a], axis=1)
+        return self._regress(
+            s, lambda q: tf.tensor_scatter_nd_update(tf.stop_gradient(q), taken, target)
+        )
+
+    def _regress(self, s: tf.Tensor, make_y: Callable[[tf.Tensor], tf.Tensor]) -> tf.Tensor:
+        """One gradient step of ``loss(make_y(Q(s)), Q(s))``: the seeds' ``fit`` on one batch,
+        shared by :meth:`train_step` and :meth:`fit`."""
         with tf.GradientTape() as tape:
             q = self.model(s, training=True)
-            y = tf.tensor_scatter_nd_update(
-                tf.stop_gradient(q), tf.stack([rows, a], axis=1), target
-            )
-            loss = self.loss_fn(y, q)
+            loss = self.loss_fn(make_y(q), q)
         variables = self.model.trainable_variables
         self.optimizer.apply(tape.gradient(loss, variables), variables)
         self.updates.assign_add(1)
@@ -166,14 +170,7 @@ class Brain:
             _scalar("mean_q_value", tf.reduce_mean(q))
 
     def _fit_graph(self, s: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
-        with tf.GradientTape() as tape:
-            q = self.model(s, training=True)
-            loss = self.loss_fn(y, q)
-        variables = self.model.trainable_variables
-        self.optimizer.apply(tape.gradient(loss, variables), variables)
-        self.updates.assign_add(1)
-        self._write_summaries(loss, q)
-        return loss
+        return self._regress(s, lambda _q: y)
 
     def sync_target_graph(self) -> None:
         for target, online in zip(self.target_model.weights, self.model.weights, strict=True):
@@ -198,8 +195,7 @@ class Brain:
 
     def target_model_update(self) -> None:
         """Copy the online weights into the target network."""
-        for target, online in zip(self.target_model.weights, self.model.weights, strict=True):
-            target.assign(online)
+        self.sync_target_graph()  # plain assigns: the same code runs eagerly
 
     def get_weights(self) -> list[np.ndarray]:
         return self.model.get_weights()

@@ -180,14 +180,8 @@ class RocketLander(gym.Env):
         self.lander: Box2D.b2Body | None = None
         self.legs: list[Box2D.b2Body] = []
 
-        self.game_over = False
         self.prev_shaping: float | None = None
-        self.throttle = 0.0
-        self.gimbal = 0.0
-        self.power = 0.0
-        self.force_dir = 0
-        self.landed_ticks = 0
-        self.stepnumber = 0
+        self._clear_episode_state()
         self.terrain_height = H / 20
         self.shipheight = self.terrain_height + SHIP_HEIGHT
         self.helipad_x1 = W / 2 - SHIP_WIDTH / 2
@@ -203,6 +197,17 @@ class RocketLander(gym.Env):
     # -----------------------------------------------------------------------------------------
     # World construction
     # -----------------------------------------------------------------------------------------
+    def _clear_episode_state(self) -> None:
+        """Controls, counters and flags at the start of an episode."""
+        self.game_over = False
+        self.prev_shaping = None
+        self.throttle = 0.0
+        self.gimbal = 0.0
+        self.power = 0.0
+        self.force_dir = 0
+        self.landed_ticks = 0
+        self.stepnumber = 0
+
     def _destroy(self) -> None:
         """Destroy the bodies of the current episode (no-op before the first reset)."""
         if self.world is None or self.water is None:
@@ -246,14 +251,7 @@ class RocketLander(gym.Env):
         self.world.contactListener_keepref = _ContactDetector(self)
         self.world.contactListener = self.world.contactListener_keepref
 
-        self.game_over = False
-        self.prev_shaping = None
-        self.throttle = 0.0
-        self.gimbal = 0.0
-        self.power = 0.0
-        self.force_dir = 0
-        self.landed_ticks = 0
-        self.stepnumber = 0
+        self._clear_episode_state()
         self.smoke = []
 
         h_t = H / 20
