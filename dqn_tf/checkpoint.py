@@ -29,6 +29,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from dqn_tf.games import make_env
+from dqn_tf.loop import EpisodeRunner
 from dqn_tf.presets import ConfigError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -90,6 +92,13 @@ def _python_state(env: Environment) -> dict[str, Any]:
             float(np_state[4]),
         ],
         "env_random": env.env.unwrapped.np_random.bit_generator.state,
+        "evaluations": env.evaluations,
+        "best_eval": env.best_eval,
+        "next_eval_at": env.next_eval_at,
+        "next_eval_reset_seed": env._next_eval_reset_seed,
+        "eval_env_random": (
+            None if env.eval_env is None else env.eval_env.unwrapped.np_random.bit_generator.state
+        ),
     }
 
 
@@ -200,7 +209,19 @@ def _restore_python_state(env: Environment, header: dict[str, Any]) -> None:
     random.setstate((version, tuple(internal), gauss))
     name, keys, pos, has_gauss, cached = header["numpy_random"]
     np.random.set_state((name, np.asarray(keys, dtype=np.uint32), pos, has_gauss, cached))
-    state = header["env_random"]
+    env.env.unwrapped.np_random = _generator(header["env_random"])
+    env.evaluations = [list(e) for e in header["evaluations"]]
+    env.best_eval = header["best_eval"]
+    env.next_eval_at = int(header["next_eval_at"])
+    env._next_eval_reset_seed = header["next_eval_reset_seed"]
+    if header["eval_env_random"] is not None:
+        if env.eval_env is None:
+            env.eval_env = make_env(env.config.env)
+            env.eval_runner = EpisodeRunner(env.agent, env.eval_env)
+        env.eval_env.unwrapped.np_random = _generator(header["eval_env_random"])
+
+
+def _generator(state: dict[str, Any]) -> np.random.Generator:
     rng = np.random.Generator(getattr(np.random, state["bit_generator"])())
     rng.bit_generator.state = state
-    env.env.unwrapped.np_random = rng
+    return rng

@@ -110,11 +110,17 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> dict[str, Any]:
-    from dqn_tf.environment import Environment
+    from dqn_tf.environment import BEST_WEIGHTS_FILE, WEIGHTS_FILE, Environment
 
     config, _ = _load_run(args.run_dir)
+    weights = args.run_dir / (BEST_WEIGHTS_FILE if args.weights == "best" else WEIGHTS_FILE)
+    if not weights.is_file():
+        raise FileNotFoundError(
+            f"no {weights.name} in run folder {args.run_dir}"
+            + (" (best weights need eval_every_steps > 0)" if args.weights == "best" else "")
+        )
     env = Environment(config=config, seed=args.seed, run_dir=args.run_dir, summaries=False)
-    result = env.evaluate(episodes=args.episodes)
+    result = env.evaluate(episodes=args.episodes, weights=weights)
     env.close()
     line = f"{args.episodes} greedy episodes: mean {result['mean']:.2f} std {result['std']:.2f}"
     if "landings" in result:
@@ -201,6 +207,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--run-dir", type=Path, required=True)
     evaluate.add_argument("--episodes", type=int, default=100)
     evaluate.add_argument("--seed", type=int, default=0)
+    evaluate.add_argument(
+        "--weights",
+        choices=("final", "best"),
+        default="final",
+        help="the weights at the end of training, or the best periodic evaluation's",
+    )
     evaluate.add_argument("--json", action="store_true")
     evaluate.set_defaults(func=cmd_evaluate)
 

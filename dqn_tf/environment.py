@@ -40,6 +40,9 @@ from dqn_tf.presets import Config, ConfigError, get_preset
 from dqn_tf.seeding import set_global_seeds
 
 WEIGHTS_FILE = "weights.weights.h5"
+BEST_WEIGHTS_FILE = "best.weights.h5"
+# The evaluation copy of the game draws from its own stream, apart from the training game's.
+EVAL_SEED_OFFSET = 1_000_003
 CONFIG_FILE = "config.json"
 HISTORY_FILE = "history.json"
 
@@ -126,6 +129,14 @@ class Environment:
         self.prefill_steps = 0
         # Per episode of the last learn() call: info["landed"] where the game reports it.
         self.landings: list[bool | None] = []
+        # Periodic greedy evaluations (config.eval_every_steps): [steps, mean] pairs, the best
+        # mean so far, and a separate copy of the game created on first use.
+        self.evaluations: list[list[float]] = []
+        self.best_eval: float | None = None
+        self.next_eval_at = config.eval_every_steps
+        self.eval_env: Any = None
+        self.eval_runner: EpisodeRunner | None = None
+        self._next_eval_reset_seed: int | None = seed + EVAL_SEED_OFFSET
         self._next_reset_seed: int | None = seed
         self.summary_writer = self.agent.brain.summary_writer
 
@@ -149,9 +160,15 @@ class Environment:
                 "episode_lengths": self.episode_lengths,
                 "steps": self.total_steps,
                 "prefill_steps": self.prefill_steps,
+                "evaluations": self.evaluations,
+                "best_eval": self.best_eval,
             },
         )
         return path
+
+    @property
+    def best_weights_path(self) -> Path:
+        return self.run_dir / BEST_WEIGHTS_FILE
 
     # --- the book's methods -----------------------------------------------------------------
 
@@ -160,18 +177,23 @@ class Environment:
         episode returns. Keyword arguments go to :meth:`learn`."""
         return self.learn(epsilon=epsilon, episodes=episodes, trainable=True, **kw)
 
-    def test(self, episodes: int = 100, **kw: Any) -> list[float]:
+    def test(
+        self, episodes: int = 100, weights: str | os.PathLike | None = None, **kw: Any
+    ) -> list[float]:
         """Play ``episodes`` greedy episodes without learning; returns their returns.
 
-        Uses the weights saved in the run folder if this object has not trained yet,
-        otherwise the current ones."""
-        if self.total_steps == 0 and self.weights_path.is_file():
+        Uses ``weights`` when given; otherwise the weights saved in the run folder if this
+        object has not trained yet, else the current ones."""
+        if weights is not None:
+            self.agent.load_weights(weights)
+        elif self.total_steps == 0 and self.weights_path.is_file():
             self.agent.load_weights(self.weights_path)
         return self.learn(epsilon=0.0, episodes=episodes, trainable=False, **kw)
 
     def incremental(self, epsilon: float = 0.01, episodes: int = 100, **kw: Any) -> list[float]:
-        """Continue training from the saved weights at a low epsilon (the book's cold
-        restart: the memory starts empty)."""
+        """Continue training at a low epsilon. Resumes from the run's checkpoint when there
+        is one (full memory, exact state); with only saved weights it is the book's cold
+        restart (the memory starts empty) and says so."""
         return self.learn(
             epsilon=epsilon, episodes=episodes, trainable=True, incremental=True, **kw
         )
@@ -192,7 +214,8 @@ class Environment:
             epsilon: starting exploration rate; None keeps the agent's.
             episodes: number of episodes to play (None: until ``steps`` are used).
             trainable: store transitions and learn (False: greedy test, nothing stored).
-            incremental: load the saved weights first (the book's ``incremental``).
+            incremental: continue from the run's checkpoint, or its saved weights (the
+                book's ``incremental``), before playing.
             steps: optional budget of environment steps; the run stops when it is used
                 up, mid-episode if need be (that partial episode's return is not recorded).
             log_every: print the book's episode line every this many episodes (0: never).
@@ -323,10 +346,35 @@ class Environment:
         every = self.config.save_every
         if every and (index + 1) % every == 0:
             self.agent.brain.save_weights(self.weights_path)
+        every = self.config.eval_every_steps
+        if every and self.total_steps >= self.next_eval_at:
+            self._periodic_eval()
+            while self.next_eval_at <= self.total_steps:
+                self.next_eval_at += every
         every = self.config.checkpoint_every
         if every and (index + 1) % every == 0:
             self.save_history()
             self.save_checkpoint()
+
+    def _periodic_eval(self) -> None:
+        """Greedy episodes on the evaluation copy of the game; keep the best weights."""
+        if self.eval_env is None:
+            self.eval_env = make_env(self.config.env)
+            self.eval_runner = EpisodeRunner(self.agent, self.eval_env)
+        returns = []
+        for _ in range(self.config.eval_episodes):
+            seed, self._next_eval_reset_seed = self._next_eval_reset_seed, None
+            s, _ = self.eval_env.reset(seed=seed)
+            ret, *_ = self.eval_runner.run(s, self.config.max_episode_steps, mode=NONE, greedy=True)
+            returns.append(ret)
+        mean = float(np.mean(returns))
+        self.evaluations.append([self.total_steps, mean])
+        if self.best_eval is None or mean > self.best_eval:
+            self.best_eval = mean
+            self.agent.brain.save_weights(self.best_weights_path)
+        if self.summary_writer is not None:
+            with self.summary_writer.as_default(step=self.total_steps):
+                tf.summary.scalar("eval/mean_return", mean)
 
     # --- checkpoints and interruption ---------------------------------------------------------
 
@@ -397,10 +445,12 @@ class Environment:
             flush=True,
         )
 
-    def evaluate(self, episodes: int = 100) -> dict[str, Any]:
+    def evaluate(
+        self, episodes: int = 100, weights: str | os.PathLike | None = None
+    ) -> dict[str, Any]:
         """Greedy evaluation (see :meth:`test`) summarised: ``mean``, ``std``, ``episodes``
         (the returns) and, where the game reports landings, ``landings`` (a count)."""
-        returns = self.test(episodes=episodes, log_every=0)
+        returns = self.test(episodes=episodes, weights=weights, log_every=0)
         result: dict[str, Any] = {
             "mean": float(np.mean(returns)),
             "std": float(np.std(returns)),

@@ -56,6 +56,10 @@ class Config:
         summary_every: write the per-update TensorBoard scalars every this many updates.
         save_every: save the weights every this many episodes (seed 000: 100; 0: only at the
             end).
+        eval_every_steps: every this many training steps (checked when an episode ends),
+            play ``eval_episodes`` greedy episodes on a separate copy of the game and keep the
+            weights with the best mean as ``best.weights.h5`` (0: never). Not in the seeds.
+        eval_episodes: greedy episodes per periodic evaluation.
         checkpoint_every: write a full resumable checkpoint every this many episodes (0: only
             at the end or on interruption).
     """
@@ -82,6 +86,8 @@ class Config:
     max_episode_steps: int = 1000
     summary_every: int = 1
     save_every: int = 0
+    eval_every_steps: int = 0
+    eval_episodes: int = 10
     checkpoint_every: int = 100
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -109,6 +115,8 @@ class Config:
         _check_int("summary_every", self.summary_every, 1)
         _check_int("save_every", self.save_every, 0)
         _check_int("checkpoint_every", self.checkpoint_every, 0)
+        _check_int("eval_every_steps", self.eval_every_steps, 0)
+        _check_int("eval_episodes", self.eval_episodes, 1)
         for name in ("gamma", "epsilon_start", "epsilon_min", "epsilon_linear_end"):
             _check_unit(name, getattr(self, name))
         _check_unit("epsilon_decay", self.epsilon_decay)
@@ -221,6 +229,10 @@ _OVERRIDES: dict[str, dict[str, Any]] = {
         "learning_starts": 0,
         "train_every": 4,
         "summary_every": 100,
+        # DQN's greedy policy swings by 100+ between nearby checkpoints on LunarLander (see
+        # the README's solve section): keep the weights of the best periodic evaluation.
+        "eval_every_steps": 10_000,
+        "eval_episodes": 10,
     },
     "rocket": {
         "env": "RocketLander-v0",
@@ -265,6 +277,8 @@ _BOOK_SOURCES: dict[str, str] = {
     "summary_every": "seed 002 writes summaries on every `fit`",
     "save_every": "seed 002 saves at the end of `learn`",
     "checkpoint_every": "ours (resume); not in the seeds",
+    "eval_every_steps": "ours (best-weights selection); not in the seeds",
+    "eval_episodes": "ours (best-weights selection); not in the seeds",
 }
 
 _NOTEBOOK_SOURCES: dict[str, str] = {
@@ -291,6 +305,8 @@ _NOTEBOOK_SOURCES: dict[str, str] = {
     "summary_every": "ours (seed 000 has no TensorBoard)",
     "save_every": "seed 000 `save_model_episode = 100`",
     "checkpoint_every": "ours (resume); not in the seeds",
+    "eval_every_steps": "ours (best-weights selection); not in the seeds",
+    "eval_episodes": "ours (best-weights selection); not in the seeds",
 }
 
 SOURCES: dict[str, dict[str, str]] = {

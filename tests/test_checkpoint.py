@@ -28,14 +28,16 @@ def same_weights(a, b):
     return all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))
 
 
-def test_split_run_equals_straight_run(tmp_path):
-    straight = make(tmp_path / "straight")
+@pytest.mark.parametrize("eval_every_steps", [0, 150])
+def test_split_run_equals_straight_run(tmp_path, eval_every_steps):
+    changes = dict(eval_every_steps=eval_every_steps, eval_episodes=2)
+    straight = make(tmp_path / "straight", **changes)
     straight.train(episodes=6, log_every=0)
 
-    first = make(tmp_path / "split")
+    first = make(tmp_path / "split", **changes)
     first.train(episodes=3, log_every=0)
     # a new object, as after a restart: resume and continue to 6 episodes in total
-    second = make(tmp_path / "split", seed=99)  # the checkpoint's seed and generators win
+    second = make(tmp_path / "split", seed=99, **changes)  # the checkpoint's state wins
     second.resume()
     assert len(second.agent.memory) == len(first.agent.memory) > 0
     second.train(epsilon=None, episodes=3, log_every=0)
@@ -52,6 +54,9 @@ def test_split_run_equals_straight_run(tmp_path):
     np.testing.assert_array_equal(
         second.agent.memory.recall_memories()[0], straight.agent.memory.recall_memories()[0]
     )
+    assert second.evaluations == straight.evaluations
+    if eval_every_steps:
+        assert len(straight.evaluations) >= 2  # evaluations on both sides of the split
 
 
 def test_checkpoint_holds_the_whole_state(tmp_path):

@@ -64,6 +64,10 @@ def test_evaluate_json(trained):
     assert "landings" not in result  # LunarLander does not report landings
     again = run("evaluate", "--run-dir", str(run_dir), "--episodes", "2", "--seed", "0", "--json")
     assert json.loads(again.stdout.strip().splitlines()[-1]) == result
+    best = run("evaluate", "--run-dir", str(run_dir), "--episodes", "1", "--weights", "best",
+               check=False)  # fmt: skip
+    assert best.returncode == 2
+    assert "no best.weights.h5" in best.stderr and "eval_every_steps > 0" in best.stderr
 
 
 def test_replay_writes_a_gif(trained, tmp_path):

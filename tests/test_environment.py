@@ -98,6 +98,24 @@ def test_tensorboard_tags_are_the_books(tmp_path):
         assert tags[tag] == 2
 
 
+def test_periodic_evaluation_keeps_the_best_weights(tmp_path):
+    env = small_env(tmp_path, eval_every_steps=100, eval_episodes=2)
+    env.train(episodes=6, log_every=0)
+    steps = [s for s, _ in env.evaluations]
+    means = [m for _, m in env.evaluations]
+    assert steps and all(s >= 100 for s in steps)
+    # at most one evaluation per 100-step bucket, each at an episode's end
+    assert len({s // 100 for s in steps}) == len(steps)
+    assert set(steps) <= set(np.cumsum(env.episode_lengths).tolist())
+    assert env.best_eval == max(means)
+    assert env.best_weights_path.is_file()
+    history = json.loads((tmp_path / "run" / "history.json").read_text())
+    assert history["best_eval"] == env.best_eval and history["evaluations"] == env.evaluations
+    # the best weights are a saved copy of the network at the best evaluation
+    again = Environment(config=env.config, run_dir=env.run_dir, summaries=False)
+    again.agent.load_weights(env.best_weights_path)
+
+
 def test_reward_avg_keeps_the_last_100(tmp_path):
     env = small_env(tmp_path)
     env.reward_avg.extend(range(150))
