@@ -104,6 +104,13 @@ class Agent:
 
     # --- graph-side pieces ------------------------------------------------------------------
 
+    def greedy_graph(self, s: tf.Tensor) -> tf.Tensor:
+        """The online network's best action for one state ``(nS,)`` (int32 scalar). Draws
+        nothing from the generator, so periodic evaluations (on their own copy of the game)
+        never change the course of training."""
+        q = self.brain.model(tf.reshape(s, (1, self.nS)), training=False)[0]
+        return tf.argmax(q, output_type=tf.int32)
+
     def act_graph(self, s: tf.Tensor, epsilon: tf.Tensor) -> tf.Tensor:
         """Epsilon-greedy action for one state ``(nS,)``; returns an int32 scalar.
 
@@ -112,9 +119,7 @@ class Agent:
         """
         u = self.generator.uniform((), dtype=tf.float32)
         random_action = self.generator.uniform((), 0, self.nA, dtype=tf.int32)
-        q = self.brain.model(tf.reshape(s, (1, self.nS)), training=False)[0]
-        greedy = tf.argmax(q, output_type=tf.int32)
-        return tf.where(u < epsilon, random_action, greedy)
+        return tf.where(u < epsilon, random_action, self.greedy_graph(s))
 
     def replay_graph(self) -> tf.Tensor:
         """Sample a batch and take one compiled update; returns the loss."""

@@ -67,8 +67,7 @@ class EpisodeRunner:
         truncated = tf.constant(False)
         loss_sum = tf.constant(0.0, tf.float32)
         while not (terminated or truncated) and t < max_steps:
-            eps = tf.constant(0.0) if greedy else agent._epsilon.read_value()
-            a = agent.act_graph(s, eps)
+            a = agent.greedy_graph(s) if greedy else agent.act_graph(s, agent._epsilon.read_value())
             s_, r, terminated, truncated = tf.numpy_function(
                 self._env_step, [a], [tf.float32, tf.float64, tf.bool, tf.bool], stateful=True
             )

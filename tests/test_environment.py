@@ -98,6 +98,18 @@ def test_tensorboard_tags_are_the_books(tmp_path):
         assert tags[tag] == 2
 
 
+def test_greedy_play_never_changes_training(tmp_path):
+    """Periodic evaluations play greedily on their own copy of the game and draw nothing
+    from the training generator: a run with them trains exactly as one without."""
+    plain = small_env(tmp_path, name="plain")
+    plain.train(episodes=4, log_every=0)
+    evaluated = small_env(tmp_path, name="eval", eval_every_steps=100, eval_episodes=2)
+    evaluated.train(episodes=4, log_every=0)
+    assert evaluated.evaluations
+    assert evaluated.episode_rewards == plain.episode_rewards
+    assert weights_equal(evaluated.agent.model.get_weights(), plain.agent.model.get_weights())
+
+
 def test_periodic_evaluation_keeps_the_best_weights(tmp_path):
     env = small_env(tmp_path, eval_every_steps=100, eval_episodes=2)
     env.train(episodes=6, log_every=0)
