@@ -39,6 +39,10 @@ if TYPE_CHECKING:  # pragma: no cover
 CHECKPOINT_FILE = "checkpoint.npz"
 FORMAT_VERSION = 1
 _HEADER = "__state__"
+_REQUIRED_KEYS = {
+    "seed", "episode_rewards", "episode_lengths", "reward_avg", "total_steps", "prefill_steps",
+    "next_reset_seed", "python_random", "numpy_random", "env_random",
+}  # fmt: skip
 
 
 class CheckpointError(ConfigError):
@@ -181,6 +185,9 @@ def restore_checkpoint(env: Environment, path: str | os.PathLike | None = None) 
     if differing:
         detail = ", ".join(f"{k}: {saved.get(k)!r} there, {wanted[k]!r} here" for k in differing)
         raise CheckpointError(f"checkpoint {path} was made with another configuration ({detail})")
+    missing = sorted(_REQUIRED_KEYS - set(header))
+    if missing:
+        raise CheckpointError(f"checkpoint {path} lacks {missing}")
     named = _variables(env)
     for name, var in named:
         if name not in arrays:
@@ -210,11 +217,12 @@ def _restore_python_state(env: Environment, header: dict[str, Any]) -> None:
     name, keys, pos, has_gauss, cached = header["numpy_random"]
     np.random.set_state((name, np.asarray(keys, dtype=np.uint32), pos, has_gauss, cached))
     env.env.unwrapped.np_random = _generator(header["env_random"])
-    env.evaluations = [list(e) for e in header["evaluations"]]
-    env.best_eval = header["best_eval"]
-    env.next_eval_at = int(header["next_eval_at"])
-    env._next_eval_reset_seed = header["next_eval_reset_seed"]
-    if header["eval_env_random"] is not None:
+    # Periodic-evaluation state joined format 1 later; checkpoints without it had none.
+    env.evaluations = [list(e) for e in header.get("evaluations", [])]
+    env.best_eval = header.get("best_eval")
+    env.next_eval_at = int(header.get("next_eval_at", env.config.eval_every_steps))
+    env._next_eval_reset_seed = header.get("next_eval_reset_seed", env._next_eval_reset_seed)
+    if header.get("eval_env_random") is not None:
         if env.eval_env is None:
             env.eval_env = make_env(env.config.env)
             env.eval_runner = EpisodeRunner(env.agent, env.eval_env)
