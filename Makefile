@@ -6,7 +6,7 @@ RUN_DIR ?= runs/lunarlander-fast-seed0
 SEED ?= 0
 STEPS ?= 150000
 
-.PHONY: install test lint train tensorboard notebooks bench clean
+.PHONY: install test lint train tensorboard notebooks bench bench-deps clean
 
 install:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,16 @@ notebooks:
 		--to notebook --execute --inplace --ExecutePreprocessor.timeout=-1 \
 		--ExecutePreprocessor.kernel_name=python3 \
 		notebooks/lunar_lander.ipynb notebooks/rocket_lander.ipynb
+
+# Benchmarks (issue 3): throughput against Stable-Baselines3, and solving with three seeds.
+bench-deps:
+	$(PYTHON) -m venv .venv-sb3
+	.venv-sb3/bin/python -m pip install --quiet -r bench/requirements-sb3.txt
+
+bench:
+	$(PY) bench/throughput.py --steps 20000
+	$(PY) bench/solve.py --preset fast --seeds 0 1 2 --steps 150000 --eval-episodes 100
+	$(PY) bench/checkpoint_cost.py
 
 clean:
 	rm -rf runs .pytest_cache .ruff_cache

@@ -31,7 +31,7 @@ import numpy as np
 
 from dqn_tf.games import make_env
 from dqn_tf.loop import EpisodeRunner
-from dqn_tf.presets import ConfigError
+from dqn_tf.presets import Config, ConfigError
 
 if TYPE_CHECKING:  # pragma: no cover
     from dqn_tf.environment import Environment
@@ -164,7 +164,11 @@ def restore_checkpoint(env: Environment, path: str | os.PathLike | None = None) 
     """
     path = Path(path) if path is not None else env.run_dir / CHECKPOINT_FILE
     header, arrays = read_checkpoint(path)
-    saved = header["config"]
+    try:
+        # Through Config, so fields added since the checkpoint was written take defaults.
+        saved = Config.from_dict(header["config"]).to_dict()
+    except (KeyError, TypeError, ConfigError) as exc:
+        raise CheckpointError(f"checkpoint {path} holds no valid configuration ({exc})") from exc
     wanted = env.config.to_dict()
     if saved.get("env") != wanted["env"]:
         raise CheckpointError(
