@@ -312,13 +312,14 @@ _NOTEBOOK_SOURCES: dict[str, str] = {
 SOURCES: dict[str, dict[str, str]] = {
     "book": _BOOK_SOURCES,
     "notebook": _NOTEBOOK_SOURCES,
-    # Our presets: a changed value is "tuned" (see the README's solve tables), the rest is the
-    # book's.
+    # Our presets: a changed value is ours (see the README's solve and RocketLander sections
+    # for how it was chosen), the rest is the book's.
     **{
         preset: {
-            name: ("tuned" if name in _OVERRIDES[preset] else "book") for name in _BOOK_SOURCES
+            name: (label if name in _OVERRIDES[preset] else "same as book")
+            for name in _BOOK_SOURCES
         }
-        for preset in ("fast", "rocket")
+        for preset, label in (("fast", "tuned"), ("rocket", "ours, first guess"))
     },
 }
 
