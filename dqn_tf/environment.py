@@ -310,7 +310,9 @@ class Environment:
             if trainable:
                 self._end_of_episode(ret, length)
             if log_every and episode % log_every == 0:
-                self._log(episode, ret, length, played / (time.perf_counter() - started))
+                # Training lines count the run's episodes (so a resumed run goes on counting).
+                number = len(self.episode_rewards) if trainable else episode
+                self._log(number, ret, length, played / (time.perf_counter() - started))
         return returns
 
     # --- pieces of learn ----------------------------------------------------------------------
