@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -89,7 +89,6 @@ class Config:
     eval_every_steps: int = 0
     eval_episodes: int = 10
     checkpoint_every: int = 100
-    extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         # Lists from JSON become tuples so configs compare equal after a round trip.
@@ -140,7 +139,6 @@ class Config:
         """Plain JSON-serialisable dict (``hidden`` as a list)."""
         d = dataclasses.asdict(self)
         d["hidden"] = list(self.hidden)
-        d.pop("extra")
         return d
 
     def to_json(self) -> str:
@@ -156,7 +154,7 @@ class Config:
 
 
 def field_names() -> list[str]:
-    return [f.name for f in dataclasses.fields(Config) if f.name != "extra"]
+    return [f.name for f in dataclasses.fields(Config)]
 
 
 def _is_int(v: Any) -> bool:
