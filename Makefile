@@ -26,6 +26,7 @@ test: lint
 train:
 	$(PY) -m dqn_tf train --env LunarLander-v3 --preset fast --steps $(STEPS) --seed $(SEED) --run-dir $(RUN_DIR) --log-every 20 $$(test -f $(RUN_DIR)/checkpoint.npz && echo --resume)
 	$(PY) -m dqn_tf evaluate --run-dir $(RUN_DIR) --episodes 100 --seed 1000
+	$(PY) -m dqn_tf evaluate --run-dir $(RUN_DIR) --episodes 100 --seed 1000 --weights best
 	$(PY) -m dqn_tf replay --run-dir $(RUN_DIR) --gif $(RUN_DIR)/agent.gif
 	@echo "Weights, TensorBoard logs and agent.gif are in $(RUN_DIR)"
 
