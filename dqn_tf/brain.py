@@ -12,7 +12,6 @@ one call at a time (notebooks, tests).
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from dqn_tf.files import atomic_path
 from dqn_tf.presets import Config, ConfigError
 
 # A user-supplied architecture, as the book's ``neural_architecture`` argument: given the
@@ -206,16 +206,8 @@ class Brain:
         path = Path(filename)
         if not path.name.endswith(".weights.h5"):
             raise ValueError(f"weights file name must end in .weights.h5 (got {path})")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp.weights.h5")
-        os.close(fd)
-        try:
-            self.model.save_weights(tmp)
-            os.chmod(tmp, 0o644)  # mkstemp makes files private
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
+        with atomic_path(path, suffix=".tmp.weights.h5") as tmp:
+            self.model.save_weights(str(tmp))
         return path
 
     def load_weights(self, filename: str | os.PathLike) -> None:

@@ -22,15 +22,13 @@ from __future__ import annotations
 import json
 import os
 import random
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from dqn_tf.games import make_env
-from dqn_tf.loop import EpisodeRunner
+from dqn_tf.files import atomic_path
 from dqn_tf.presets import Config, ConfigError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -110,21 +108,11 @@ def save_checkpoint(env: Environment, path: str | os.PathLike | None = None) -> 
     """Write the run's full state to ``path`` (default ``<run_dir>/checkpoint.npz``),
     atomically. Call it between episodes."""
     path = Path(path) if path is not None else env.run_dir / CHECKPOINT_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
     arrays = {name: np.asarray(var.numpy()) for name, var in _variables(env)}
     header = json.dumps(_python_state(env)).encode()
     arrays[_HEADER] = np.frombuffer(header, dtype=np.uint8)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez(f, **arrays)
     return path
 
 
@@ -227,9 +215,7 @@ def _restore_python_state(env: Environment, header: dict[str, Any]) -> None:
     env.next_eval_at = int(header.get("next_eval_at", env.config.eval_every_steps))
     env._next_eval_reset_seed = header.get("next_eval_reset_seed", env._next_eval_reset_seed)
     if header.get("eval_env_random") is not None:
-        if env.eval_env is None:
-            env.eval_env = make_env(env.config.env)
-            env.eval_runner = EpisodeRunner(env.agent, env.eval_env)
+        env.evaluation_runner()  # the evaluation game exists before its generator is set
         env.eval_env.unwrapped.np_random = _generator(header["eval_env_random"])
 
 

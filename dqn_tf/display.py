@@ -18,13 +18,14 @@ Typical use in a notebook cell::
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from dqn_tf.files import atomic_path
 
 if TYPE_CHECKING:  # IPython is imported lazily, only by the functions that return its objects
     from IPython.display import HTML, Image
@@ -234,27 +235,9 @@ def frames_to_gif(
         loop=0,
     )
     if path is not None:
-        _write_atomically(Path(path), data)
+        with atomic_path(path) as tmp:
+            tmp.write_bytes(data)
     return data
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    # The temporary file lives in the target's folder so that os.replace is a rename on one
-    # file system, which is atomic: an interrupted write never leaves a truncated GIF behind.
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        # mkstemp creates the file readable by its owner only; a GIF is meant to be shared.
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def show_gif(

@@ -1,0 +1,35 @@
+"""Atomic file writes: weights, checkpoints, JSON and GIFs are never seen half-written."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike, suffix: str = ".tmp") -> Iterator[Path]:
+    """Yield a temporary path in ``path``'s folder; when the block ends without an error,
+    the file written there is flushed to disk and renamed over ``path``.
+
+    The rename is atomic because both names are on one file system, so a reader (or a run
+    interrupted mid-write) sees either the old file or the new one, never part of one. The
+    temporary file is removed if the block fails. ``suffix`` lets writers that insist on
+    an extension (Keras wants ``.weights.h5``) have it.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes files private; run folders are for sharing
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
