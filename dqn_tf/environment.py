@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import tempfile
 import threading
 import time
 from collections import deque
@@ -34,6 +33,7 @@ import tensorflow as tf
 from dqn_tf.agent import Agent
 from dqn_tf.brain import Architecture
 from dqn_tf.checkpoint import CHECKPOINT_FILE, restore_checkpoint, save_checkpoint
+from dqn_tf.files import atomic_path
 from dqn_tf.games import make_env
 from dqn_tf.loop import LEARN, NONE, STORE, EpisodeRunner
 from dqn_tf.presets import Config, ConfigError, get_preset
@@ -59,19 +59,8 @@ class TrainingInterrupted(KeyboardInterrupt):
 def write_json_atomic(path: Path, data: Any) -> None:
     """Write JSON to ``path`` via a temporary file and a rename, so a reader never sees a
     half-written file and an interrupted write leaves the old one intact."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=2, sort_keys=True)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes files private; run folders are shared reading
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
 class Environment:
@@ -358,16 +347,21 @@ class Environment:
             self.save_history()
             self.save_checkpoint()
 
-    def _periodic_eval(self) -> None:
-        """Greedy episodes on the evaluation copy of the game; keep the best weights."""
-        if self.eval_env is None:
+    def evaluation_runner(self) -> EpisodeRunner:
+        """The runner on the separate evaluation copy of the game, made on first use."""
+        if self.eval_runner is None:
             self.eval_env = make_env(self.config.env)
             self.eval_runner = EpisodeRunner(self.agent, self.eval_env)
+        return self.eval_runner
+
+    def _periodic_eval(self) -> None:
+        """Greedy episodes on the evaluation copy of the game; keep the best weights."""
+        runner = self.evaluation_runner()
         returns = []
         for _ in range(self.config.eval_episodes):
             seed, self._next_eval_reset_seed = self._next_eval_reset_seed, None
             s, _ = self.eval_env.reset(seed=seed)
-            ret, *_ = self.eval_runner.run(s, self.config.max_episode_steps, mode=NONE, greedy=True)
+            ret, *_ = runner.run(s, self.config.max_episode_steps, mode=NONE, greedy=True)
             returns.append(ret)
         mean = float(np.mean(returns))
         self.evaluations.append([self.total_steps, mean])
