@@ -59,7 +59,7 @@ class Agent:
         self.model, self.target_model = self.brain.model, self.brain.target_model
         self.memory = Memory(config.memory_size, nS, self.generator)
         self._epsilon = tf.Variable(float(config.epsilon_start), trainable=False, name="epsilon")
-        # Environment steps taken while learning; drives seed 000's linear epsilon phase and
+        # Agent steps (decisions) taken while learning; drives seed 000's linear epsilon phase and
         # step-based target sync.
         self.steps = tf.Variable(tf.constant(0, tf.int64), trainable=False, name="steps")
         self._act = tf.function(self.act_graph)

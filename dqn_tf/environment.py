@@ -95,7 +95,7 @@ class Environment:
         self.config = config
         self.seed = seed
         set_global_seeds(seed)
-        self.env = make_env(config.env, render_mode)
+        self.env = make_env(config.env, render_mode, config.action_repeat)
         self.nS = int(self.env.observation_space.shape[0])
         self.nA = int(self.env.action_space.n)
         self.run_dir = (
@@ -205,7 +205,7 @@ class Environment:
             trainable: store transitions and learn (False: greedy test, nothing stored).
             incremental: continue from the run's checkpoint, or its saved weights (the
                 book's ``incremental``), before playing.
-            steps: optional budget of environment steps; the run stops when it is used
+            steps: optional budget of game steps; the run stops when it is used
                 up, mid-episode if need be (that partial episode's return is not recorded).
             log_every: print the book's episode line every this many episodes (0: never).
             capture_frames: keep the rendered frames of the last episode in
@@ -289,7 +289,7 @@ class Environment:
                         f"non-finite loss during episode {len(self.episode_rewards)}; "
                         f"training stopped (last saved weights kept in {self.run_dir})"
                     )
-            ended = done or length == self.config.max_episode_steps
+            ended = done or length >= self.config.max_episode_steps
             if not ended:  # cut by the step budget: not a whole episode
                 break
             episode += 1
@@ -350,7 +350,7 @@ class Environment:
     def evaluation_runner(self) -> EpisodeRunner:
         """The runner on the separate evaluation copy of the game, made on first use."""
         if self.eval_runner is None:
-            self.eval_env = make_env(self.config.env)
+            self.eval_env = make_env(self.config.env, action_repeat=self.config.action_repeat)
             self.eval_runner = EpisodeRunner(self.agent, self.eval_env)
         return self.eval_runner
 

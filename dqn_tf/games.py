@@ -11,13 +11,48 @@ from dqn_tf.presets import ConfigError
 _RENAMED = {"LunarLander-v2": "LunarLander-v3", "LunarLanderContinuous-v2": "LunarLander-v3"}
 
 
-def make_env(game: str, render_mode: str | None = None) -> gym.Env:
-    """``gymnasium.make(game)`` with clear errors for renamed, unknown and unsupported games.
+class ActionRepeat(gym.Wrapper):
+    """Play each action for ``repeat`` game steps and return the summed reward: the agent
+    decides on every ``repeat``-th step only (DQN's Atari "frame skip"). Stops early when
+    the game ends. ``info["game_steps"]`` says how many game steps the call took, so the
+    training loop can count game steps rather than decisions.
+
+    Why: in RocketLander one action moves the throttle by 0.01, and braking from the start
+    speed needs about a hundred "throttle up" actions in a row. Repeating each action makes
+    that a few dozen decisions, and exploration's random actions come in longer strokes.
+    """
+
+    def __init__(self, env: gym.Env, repeat: int) -> None:
+        _check_repeat(repeat)
+        super().__init__(env)
+        self.repeat = repeat
+
+    def step(self, action):  # noqa: ANN001, ANN201 (gymnasium's signature)
+        total = 0.0
+        for n in range(1, self.repeat + 1):
+            obs, reward, terminated, truncated, info = self.env.step(action)
+            total += float(reward)
+            if terminated or truncated:
+                break
+        info = dict(info, game_steps=n)
+        return obs, total, terminated, truncated, info
+
+
+def _check_repeat(repeat: object) -> None:
+    if not isinstance(repeat, int) or isinstance(repeat, bool) or repeat < 1:
+        raise ConfigError(f"action_repeat must be an integer >= 1 (got {repeat!r})")
+
+
+def make_env(game: str, render_mode: str | None = None, action_repeat: int = 1) -> gym.Env:
+    """``gymnasium.make(game)`` with clear errors for renamed, unknown and unsupported games;
+    wrapped in :class:`ActionRepeat` when ``action_repeat`` > 1.
 
     Raises:
         ConfigError: the id is unknown or renamed, or the game's action space is not
-            Discrete, or its observation is not a flat vector.
+            Discrete, or its observation is not a flat vector, or ``action_repeat`` is not
+            a positive integer.
     """
+    _check_repeat(action_repeat)
     if game in _RENAMED:
         raise ConfigError(
             f"env {game!r} is gone from gymnasium: it was renamed {_RENAMED[game]!r} "
@@ -42,4 +77,4 @@ def make_env(game: str, render_mode: str | None = None) -> gym.Env:
         raise ConfigError(
             f"env {game!r} has observation shape {shape}; this agent needs a flat vector"
         )
-    return env
+    return ActionRepeat(env, action_repeat) if action_repeat > 1 else env

@@ -44,7 +44,9 @@ class EpisodeRunner:
         self.last_info: dict[str, Any] = {}
         self._run = tf.function(self._run_graph)
 
-    def _env_step(self, a: np.ndarray) -> tuple[np.ndarray, np.float64, np.bool_, np.bool_]:
+    def _env_step(
+        self, a: np.ndarray
+    ) -> tuple[np.ndarray, np.float64, np.bool_, np.bool_, np.int32]:
         s_, r, terminated, truncated, info = self.env.step(int(a))
         self.last_info = info
         if self.capture_frames:
@@ -54,6 +56,8 @@ class EpisodeRunner:
             np.float64(r),
             np.bool_(terminated),
             np.bool_(truncated),
+            # Game steps this decision took (games.ActionRepeat plays several).
+            np.int32(info.get("game_steps", 1)),
         )
 
     def _run_graph(
@@ -68,8 +72,11 @@ class EpisodeRunner:
         loss_sum = tf.constant(0.0, tf.float32)
         while not (terminated or truncated) and t < max_steps:
             a = agent.greedy_graph(s) if greedy else agent.act_graph(s, agent._epsilon.read_value())
-            s_, r, terminated, truncated = tf.numpy_function(
-                self._env_step, [a], [tf.float32, tf.float64, tf.bool, tf.bool], stateful=True
+            s_, r, terminated, truncated, game_steps = tf.numpy_function(
+                self._env_step,
+                [a],
+                [tf.float32, tf.float64, tf.bool, tf.bool, tf.int32],
+                stateful=True,
             )
             s_ = tf.ensure_shape(s_, (self.nS,))
             terminated = tf.ensure_shape(terminated, ())
@@ -82,7 +89,7 @@ class EpisodeRunner:
             elif mode == STORE:
                 agent.memory.store(s, a, tf.cast(r, tf.float32), s_, terminated)
             episode_return += r
-            t += 1
+            t += tf.ensure_shape(game_steps, ())
             s = s_
         return episode_return, t, terminated or truncated, loss_sum
 
@@ -97,13 +104,15 @@ class EpisodeRunner:
 
         Args:
             s0: the first observation.
-            max_steps: stop after this many steps even if the episode has not ended
-                (the book's ``range(1000)``, or what is left of a step budget).
+            max_steps: stop after this many game steps even if the episode has not ended
+                (the book's ``range(1000)``, or what is left of a step budget); with an
+                action repeat the last decision may take the count past it.
             mode: ``"learn"`` (store + learn), ``"store"`` (pre-fill) or ``"none"``.
             greedy: act with epsilon 0 instead of the agent's epsilon.
 
         Returns:
-            ``(episode_return, steps, done, loss_sum)`` where ``done`` is terminated or
+            ``(episode_return, steps, done, loss_sum)`` where ``steps`` counts game steps
+            (decisions times the action repeat, less at the end), ``done`` is terminated or
             truncated; ``loss_sum`` is the sum of the
             update losses of the episode (non-finite if any update's loss was).
         """

@@ -41,17 +41,23 @@ class Config:
         double_dqn: Double-DQN target (book) if true, plain max over the target net (seed 000)
             if false.
         target_sync_steps: copy the online weights into the target net every this many
-            environment steps; 0 means at the end of every episode (book).
+            agent steps; 0 means at the end of every episode (book).
         epsilon_start: exploration rate at the start of training.
         epsilon_min: floor of the per-episode decay.
         epsilon_decay: per-episode multiplier applied once the linear phase (if any) is over.
-        epsilon_linear_steps: length of seed 000's linear phase in environment steps (0: none).
+        epsilon_linear_steps: length of seed 000's linear phase in agent steps (0: none).
         epsilon_linear_end: epsilon reached at the end of the linear phase.
         learning_starts: no update before the memory holds more than
             ``max(batch_size, learning_starts)`` transitions (the book waits for one batch).
         prefill: seed 000's random pre-fill: before learning, play random episodes until the
             memory holds more than one batch.
-        train_every: one update every this many environment steps (book: every step).
+        train_every: one update every this many agent steps (book: every step).
+        action_repeat: play each chosen action for this many game steps, summing their
+            rewards (DQN's Atari frame skip; 1: act on every step, as both seeds do). The
+            agent's own counters (``epsilon_linear_steps``, ``target_sync_steps``,
+            ``train_every``, ``learning_starts``) count its decisions; run lengths
+            (``--steps``, ``max_episode_steps``, ``eval_every_steps``, the logs) count game
+            steps.
         max_episode_steps: the book's inner ``range(1000)``; also capped by the env's limit.
         summary_every: write the per-update TensorBoard scalars every this many updates.
         save_every: save the weights every this many episodes (seed 000: 100; 0: only at the
@@ -83,6 +89,7 @@ class Config:
     learning_starts: int = 0
     prefill: bool = False
     train_every: int = 1
+    action_repeat: int = 1
     max_episode_steps: int = 1000
     summary_every: int = 1
     save_every: int = 0
@@ -110,6 +117,7 @@ class Config:
         _check_int("epsilon_linear_steps", self.epsilon_linear_steps, 0)
         _check_int("learning_starts", self.learning_starts, 0)
         _check_int("train_every", self.train_every, 1)
+        _check_int("action_repeat", self.action_repeat, 1)
         _check_int("max_episode_steps", self.max_episode_steps, 1)
         _check_int("summary_every", self.summary_every, 1)
         _check_int("save_every", self.save_every, 0)
@@ -271,6 +279,7 @@ _BOOK_SOURCES: dict[str, str] = {
     "learning_starts": "seed 002 replays once `len(memory) > batch_size`",
     "prefill": "seed 002 has no pre-fill",
     "train_every": "seed 002 replays every step",
+    "action_repeat": "seed 002 acts on every frame",
     "max_episode_steps": "seed 002 `for time_frame in range(1000)`",
     "summary_every": "seed 002 writes summaries on every `fit`",
     "save_every": "seed 002 saves at the end of `learn`",
@@ -299,6 +308,7 @@ _NOTEBOOK_SOURCES: dict[str, str] = {
     "learning_starts": "seed 000 replays from the first step (after pre-fill)",
     "prefill": "seed 000 `while agent.memory.numberSamples() <= batch_size`",
     "train_every": "seed 000 replays every step",
+    "action_repeat": "seed 000 acts on every step",
     "max_episode_steps": "seed 000 `max_steps_ep = 1000`",
     "summary_every": "ours (seed 000 has no TensorBoard)",
     "save_every": "seed 000 `save_model_episode = 100`",

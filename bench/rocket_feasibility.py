@@ -1,0 +1,119 @@
+"""How much room RocketLander-v0 leaves a discrete-action agent: brake as hard as possible.
+
+    python bench/rocket_feasibility.py [--episodes 100] [--json]
+
+The rocket starts 0.95 H up at 80 m/s downwards (74 m/s after the first step, when the legs
+take their share of the momentum), with throttle 0. One discrete action moves the throttle
+by only 0.01, so full thrust is 100 steps away, and the same single action per step must
+also steer (gimbal, side thrusters). This script plays the hardest possible braking, action
+2 (throttle up) on every step and nothing else, from ``--episodes`` seeded starts, and
+reports:
+
+* how many of those starts come to a stop (vertical velocity >= 0) above the deck at all,
+  and at what height; a policy that spends any step on steering stops lower, or not at all;
+* the same split by the initial angular velocity |omega0| (uniform in [0, 1.4] rad/s): the
+  rocket turns while the throttle ramps up, and thrust along a tilted axis brakes less;
+* the net deceleration at full throttle with the rocket upright, measured in the game.
+
+It trains nothing and takes a few seconds. The README's RocketLander section quotes it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import gymnasium as gym
+import numpy as np
+
+import dqn_tf  # noqa: F401  (registers RocketLander-v0)
+from dqn_tf.envs import rocket_lander as rl
+
+THROTTLE_UP = 2
+SPIN_BINS = ((0.0, 0.2), (0.2, 0.4), (0.4, 0.7), (0.7, 1.41))
+
+
+def height_above_deck(env: rl.RocketLander) -> float:
+    return float(env.lander.position.y - env.shipheight)
+
+
+def brake(env: gym.Env, seed: int) -> dict[str, float | bool]:
+    """Throttle up on every step from ``reset(seed=seed)`` until the rocket stops or the
+    episode ends."""
+    obs, _ = env.reset(seed=seed)
+    game = env.unwrapped
+    out: dict[str, float | bool] = {"omega0": abs(float(obs[9])), "stopped": False}
+    decel = []
+    for _ in range(1000):
+        v_before = float(game.lander.linearVelocity.y)
+        obs, _, terminated, truncated, _ = env.step(THROTTLE_UP)
+        v_after = float(game.lander.linearVelocity.y)
+        if game.throttle >= 1.0 and abs(game.lander.angle) < 0.02:
+            decel.append((v_after - v_before) * rl.FPS)
+        if terminated or truncated:  # a crash can bounce: check it before the velocity
+            break
+        if v_after >= 0:
+            out["stopped"] = True
+            out["height"] = height_above_deck(game)
+            break
+    if decel:
+        out["upright_full_throttle_decel"] = float(np.mean(decel))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--episodes", type=int, default=100)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    env = gym.make("RocketLander-v0")
+    results = [brake(env, seed) for seed in range(args.episodes)]
+    env.close()
+    stopped = [r for r in results if r["stopped"]]
+    heights = sorted(float(r["height"]) for r in stopped)
+    decels = [r["upright_full_throttle_decel"] for r in results if "upright_full_throttle_decel" in r]
+    by_spin = []
+    for lo, hi in SPIN_BINS:
+        group = [r for r in results if lo <= r["omega0"] < hi]
+        by_spin.append(
+            {"omega0": [lo, hi], "starts": len(group), "stopped": sum(r["stopped"] for r in group)}
+        )
+    report = {
+        "command": f"python bench/rocket_feasibility.py --episodes {args.episodes}",
+        "episodes": args.episodes,
+        "stopped_above_deck": len(stopped),
+        "stop_height_min": heights[0] if heights else None,
+        "stop_height_median": float(np.median(heights)) if heights else None,
+        "stop_height_max": heights[-1] if heights else None,
+        "by_initial_spin": by_spin,
+        "upright_full_throttle_decel": float(np.mean(decels)) if decels else None,
+        "rocket_height": rl.ROCKET_HEIGHT,
+        "start_height_above_deck": 0.95 * rl.H - rl.H / 20 - rl.SHIP_HEIGHT,
+    }
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return
+    print(report["command"])
+    print(
+        f"throttle up on every step, {args.episodes} seeded starts: "
+        f"{len(stopped)} stop above the deck"
+    )
+    if heights:
+        print(
+            f"  stop height above the deck: min {heights[0]:.1f}, median "
+            f"{report['stop_height_median']:.1f}, max {heights[-1]:.1f} "
+            f"(world units; the rocket is {rl.ROCKET_HEIGHT:.1f} tall, the start "
+            f"{report['start_height_above_deck']:.1f} above the deck)"
+        )
+    for group in by_spin:
+        lo, hi = group["omega0"]
+        print(f"  |omega0| in [{lo}, {hi}) rad/s: {group['stopped']}/{group['starts']} stop")
+    if decels:
+        print(
+            f"  net deceleration at full throttle, upright: {report['upright_full_throttle_decel']:.1f} m/s^2"
+        )
+
+
+if __name__ == "__main__":
+    main()
