@@ -72,7 +72,9 @@ def main() -> None:
     env.close()
     stopped = [r for r in results if r["stopped"]]
     heights = sorted(float(r["height"]) for r in stopped)
-    decels = [r["upright_full_throttle_decel"] for r in results if "upright_full_throttle_decel" in r]
+    decels = [
+        r["upright_full_throttle_decel"] for r in results if "upright_full_throttle_decel" in r
+    ]
     by_spin = []
     for lo, hi in SPIN_BINS:
         group = [r for r in results if lo <= r["omega0"] < hi]
@@ -110,9 +112,8 @@ def main() -> None:
         lo, hi = group["omega0"]
         print(f"  |omega0| in [{lo}, {hi}) rad/s: {group['stopped']}/{group['starts']} stop")
     if decels:
-        print(
-            f"  net deceleration at full throttle, upright: {report['upright_full_throttle_decel']:.1f} m/s^2"
-        )
+        decel = report["upright_full_throttle_decel"]
+        print(f"  net deceleration at full throttle, upright: {decel:.1f} m/s^2")
 
 
 if __name__ == "__main__":

@@ -29,12 +29,14 @@ class ActionRepeat(gym.Wrapper):
 
     def step(self, action):  # noqa: ANN001, ANN201 (gymnasium's signature)
         total = 0.0
-        for n in range(1, self.repeat + 1):
+        steps = 0
+        while steps < self.repeat:
             obs, reward, terminated, truncated, info = self.env.step(action)
             total += float(reward)
+            steps += 1
             if terminated or truncated:
                 break
-        info = dict(info, game_steps=n)
+        info = dict(info, game_steps=steps)
         return obs, total, terminated, truncated, info
 
 
