@@ -118,8 +118,9 @@ class Environment:
         self.prefill_steps = 0
         # Per episode of the last learn() call: info["landed"] where the game reports it.
         self.landings: list[bool | None] = []
-        # Periodic greedy evaluations (config.eval_every_steps): [steps, mean] pairs, the best
-        # mean so far, and a separate copy of the game created on first use.
+        # Periodic greedy evaluations (config.eval_every_steps): [steps, mean] pairs, or
+        # [steps, mean, landings] where the game reports landings; the best mean so far; and
+        # a separate copy of the game created on first use.
         self.evaluations: list[list[float]] = []
         self.best_eval: float | None = None
         self.next_eval_at = config.eval_every_steps
@@ -358,19 +359,26 @@ class Environment:
         """Greedy episodes on the evaluation copy of the game; keep the best weights."""
         runner = self.evaluation_runner()
         returns = []
+        landed = []
         for _ in range(self.config.eval_episodes):
             seed, self._next_eval_reset_seed = self._next_eval_reset_seed, None
             s, _ = self.eval_env.reset(seed=seed)
             ret, *_ = runner.run(s, self.config.max_episode_steps, mode=NONE, greedy=True)
             returns.append(ret)
+            landed.append(runner.last_info.get("landed"))
         mean = float(np.mean(returns))
-        self.evaluations.append([self.total_steps, mean])
+        record = [self.total_steps, mean]
+        if any(x is not None for x in landed):
+            record.append(sum(bool(x) for x in landed))
+        self.evaluations.append(record)
         if self.best_eval is None or mean > self.best_eval:
             self.best_eval = mean
             self.agent.brain.save_weights(self.best_weights_path)
         if self.summary_writer is not None:
             with self.summary_writer.as_default(step=self.total_steps):
                 tf.summary.scalar("eval/mean_return", mean)
+                if len(record) == 3:
+                    tf.summary.scalar("eval/landings", record[2])
 
     # --- checkpoints and interruption ---------------------------------------------------------
 

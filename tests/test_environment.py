@@ -197,3 +197,25 @@ def test_bad_episode_counts(tmp_path):
         env.train(episodes=0)
     with pytest.raises(ConfigError, match="steps must be an integer >= 1"):
         env.train(episodes=None, steps=-5)
+
+
+def test_periodic_evaluation_counts_landings_where_the_game_reports_them(tmp_path):
+    config = get_preset(
+        "rocket",
+        hidden=(16,),
+        memory_size=2_000,
+        batch_size=16,
+        eval_every_steps=100,
+        eval_episodes=2,
+        action_repeat=4,
+    )
+    env = Environment(config=config, seed=0, run_dir=tmp_path / "rocket", summaries=False)
+    env.train(episodes=1, log_every=0)
+    assert env.evaluations
+    for steps, mean, landings in env.evaluations:
+        assert steps > 0 and np.isfinite(mean)
+        assert isinstance(landings, int) and 0 <= landings <= 2
+    # LunarLander reports no landings: [steps, mean] pairs only.
+    lunar = small_env(tmp_path, name="lunar", eval_every_steps=50, eval_episodes=1)
+    lunar.train(episodes=1, log_every=0)
+    assert lunar.evaluations and all(len(e) == 2 for e in lunar.evaluations)
