@@ -109,16 +109,24 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def cmd_evaluate(args: argparse.Namespace) -> dict[str, Any]:
-    from dqn_tf.environment import BEST_WEIGHTS_FILE, WEIGHTS_FILE, Environment
+def _weights_file(args: argparse.Namespace) -> Path:
+    """The run folder's final or best weights (``--weights``), or a clear error."""
+    from dqn_tf.environment import BEST_WEIGHTS_FILE, WEIGHTS_FILE
 
-    config, _ = _load_run(args.run_dir)
     weights = args.run_dir / (BEST_WEIGHTS_FILE if args.weights == "best" else WEIGHTS_FILE)
     if not weights.is_file():
         raise FileNotFoundError(
             f"no {weights.name} in run folder {args.run_dir}"
             + (" (best weights need eval_every_steps > 0)" if args.weights == "best" else "")
         )
+    return weights
+
+
+def cmd_evaluate(args: argparse.Namespace) -> dict[str, Any]:
+    from dqn_tf.environment import Environment
+
+    config, _ = _load_run(args.run_dir)
+    weights = _weights_file(args)
     env = Environment(config=config, seed=args.seed, run_dir=args.run_dir, summaries=False)
     result = env.evaluate(episodes=args.episodes, weights=weights)
     env.close()
@@ -134,6 +142,7 @@ def cmd_replay(args: argparse.Namespace) -> dict[str, Any]:
     from dqn_tf.environment import Environment
 
     config, _ = _load_run(args.run_dir)
+    weights = _weights_file(args)
     env = Environment(
         config=config,
         seed=args.seed,
@@ -141,19 +150,19 @@ def cmd_replay(args: argparse.Namespace) -> dict[str, Any]:
         render_mode="rgb_array",
         summaries=False,
     )
-    env.agent.load_weights(env.weights_path)
+    env.agent.load_weights(weights)
     (ret,) = env.learn(epsilon=0.0, episodes=1, trainable=False, log_every=0, capture_frames=True)
     frames = env.runner.frames
+    steps = env.runner.last_steps  # game steps: one frame per decision with an action repeat
     env.close()
     frames_to_gif(frames, args.gif, scale=args.scale, every=args.every)
     print(
-        f"GIF of one greedy episode (return {ret:.2f}, {len(frames) - 1} steps) "
-        f"written to {args.gif}",
+        f"GIF of one greedy episode (return {ret:.2f}, {steps} steps) written to {args.gif}",
         flush=True,
     )
     return {
         "return": ret,
-        "steps": len(frames) - 1,
+        "steps": steps,
         "gif": str(args.gif),
         "landed": env.landings[0],
     }
@@ -165,6 +174,13 @@ def cmd_presets(args: argparse.Namespace) -> dict[str, Any]:
     if args.markdown:
         print(preset_table())
     return {name: get_preset(name).to_dict() for name in PRESETS}
+
+
+WEIGHTS_ARGUMENT: dict[str, Any] = {
+    "choices": ("final", "best"),
+    "default": "final",
+    "help": "the weights at the end of training, or the best periodic evaluation's",
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -207,12 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--run-dir", type=Path, required=True)
     evaluate.add_argument("--episodes", type=int, default=100)
     evaluate.add_argument("--seed", type=int, default=0)
-    evaluate.add_argument(
-        "--weights",
-        choices=("final", "best"),
-        default="final",
-        help="the weights at the end of training, or the best periodic evaluation's",
-    )
+    evaluate.add_argument("--weights", **WEIGHTS_ARGUMENT)
     evaluate.add_argument("--json", action="store_true")
     evaluate.set_defaults(func=cmd_evaluate)
 
@@ -222,6 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--seed", type=int, default=0)
     replay.add_argument("--scale", type=float, default=0.5, help="frame size factor, (0, 1]")
     replay.add_argument("--every", type=int, default=2, help="keep every N-th frame")
+    replay.add_argument("--weights", **WEIGHTS_ARGUMENT)
     replay.add_argument("--json", action="store_true")
     replay.set_defaults(func=cmd_replay)
 

@@ -42,6 +42,8 @@ class EpisodeRunner:
         self.capture_frames = False
         self.frames: list[np.ndarray] = []
         self.last_info: dict[str, Any] = {}
+        # Game steps of the last episode run (with an action repeat, more than its frames).
+        self.last_steps = 0
         self._run = tf.function(self._run_graph)
 
     def _env_step(
@@ -124,4 +126,5 @@ class EpisodeRunner:
             mode,
             bool(greedy),
         )
+        self.last_steps = int(t)
         return float(ret), int(t), bool(done), float(loss_sum)

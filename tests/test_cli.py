@@ -73,8 +73,13 @@ def test_evaluate_json(trained):
 def test_replay_writes_a_gif(trained, tmp_path):
     run_dir, _ = trained
     gif = tmp_path / "agent.gif"
-    run("replay", "--run-dir", str(run_dir), "--gif", str(gif))
+    out = run("replay", "--run-dir", str(run_dir), "--gif", str(gif), "--every", "1", "--json")
     assert gif.read_bytes()[:4] == b"GIF8"
+    summary = json.loads(out.stdout.strip().splitlines()[-1])
+    assert summary["steps"] > 0 and f"{summary['steps']} steps" in out.stdout
+    best = run("replay", "--run-dir", str(run_dir), "--gif", str(gif), "--weights", "best",
+               check=False)  # fmt: skip
+    assert best.returncode == 2 and "no best.weights.h5" in best.stderr
 
 
 @pytest.mark.parametrize(
