@@ -1,6 +1,7 @@
 """How much room RocketLander-v0 leaves a discrete-action agent: brake as hard as possible.
 
     python bench/rocket_feasibility.py [--episodes 100] [--json]
+    python bench/rocket_feasibility.py --run-dir runs/rocket --weights best [--episodes 100]
 
 The rocket starts 0.95 H up at 80 m/s downwards (74 m/s after the first step, when the legs
 take their share of the momentum), with throttle 0. One discrete action moves the throttle
@@ -15,19 +16,29 @@ reports:
   rocket turns while the throttle ramps up, and thrust along a tilted axis brakes less;
 * the net deceleration at full throttle with the rocket upright, measured in the game.
 
-It trains nothing and takes a few seconds. The README's RocketLander section quotes it.
+With ``--run-dir`` it also plays a trained agent greedily from the same starts and counts
+how often it brakes to a stop above the deck, and how often it lands, so the two can be
+compared: braking is the half of the task a DQN learns first.
+
+It trains nothing and takes a few seconds (a minute with an agent). The README's
+RocketLander section quotes it.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+from pathlib import Path
+from typing import Any
 
-import gymnasium as gym
-import numpy as np
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import dqn_tf  # noqa: F401  (registers RocketLander-v0)
-from dqn_tf.envs import rocket_lander as rl
+import gymnasium as gym  # noqa: E402
+import numpy as np  # noqa: E402
+
+import dqn_tf  # noqa: E402, F401  (registers RocketLander-v0)
+from dqn_tf.envs import rocket_lander as rl  # noqa: E402
 
 THROTTLE_UP = 2
 SPIN_BINS = ((0.0, 0.2), (0.2, 0.4), (0.4, 0.7), (0.7, 1.41))
@@ -61,9 +72,38 @@ def brake(env: gym.Env, seed: int) -> dict[str, float | bool]:
     return out
 
 
+def agent_run(run_dir: Path, weights: str, episodes: int) -> dict[str, Any]:
+    """Greedy episodes of the agent saved in ``run_dir`` from ``reset(seed=0..episodes-1)``:
+    how many reach vertical velocity >= 0 above the deck (checked after each decision), and
+    how many land."""
+    from dqn_tf.cli import _load_run
+    from dqn_tf.environment import BEST_WEIGHTS_FILE, WEIGHTS_FILE, Environment
+
+    config, _ = _load_run(run_dir)
+    env = Environment(config=config, seed=0, run_dir=run_dir, summaries=False)
+    env.agent.load_weights(run_dir / (BEST_WEIGHTS_FILE if weights == "best" else WEIGHTS_FILE))
+    game = env.env.unwrapped
+    stopped = landed = 0
+    for seed in range(episodes):
+        obs, _ = env.env.reset(seed=seed)
+        has_stopped = False
+        while True:
+            obs, _, terminated, truncated, info = env.env.step(env.agent.act(obs, 0.0))
+            if terminated or truncated:
+                break
+            if not has_stopped and game.lander.linearVelocity.y >= 0:
+                has_stopped = True
+        stopped += has_stopped
+        landed += bool(info.get("landed"))
+    env.close()
+    return {"run_dir": str(run_dir), "weights": weights, "stopped": stopped, "landed": landed}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--episodes", type=int, default=100)
+    parser.add_argument("--run-dir", type=Path, help="also play the agent of this run")
+    parser.add_argument("--weights", choices=("final", "best"), default="best")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
@@ -93,6 +133,9 @@ def main() -> None:
         "rocket_height": rl.ROCKET_HEIGHT,
         "start_height_above_deck": 0.95 * rl.H - rl.H / 20 - rl.SHIP_HEIGHT,
     }
+    if args.run_dir is not None:
+        report["command"] += f" --run-dir {args.run_dir} --weights {args.weights}"
+        report["agent"] = agent_run(args.run_dir, args.weights, args.episodes)
     if args.json:
         print(json.dumps(report, indent=2))
         return
@@ -114,6 +157,12 @@ def main() -> None:
     if decels:
         decel = report["upright_full_throttle_decel"]
         print(f"  net deceleration at full throttle, upright: {decel:.1f} m/s^2")
+    if "agent" in report:
+        agent = report["agent"]
+        print(
+            f"greedy agent of {agent['run_dir']} ({agent['weights']} weights), same starts: "
+            f"{agent['stopped']} stop above the deck, {agent['landed']} land"
+        )
 
 
 if __name__ == "__main__":
