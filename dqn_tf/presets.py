@@ -247,14 +247,22 @@ _OVERRIDES: dict[str, dict[str, Any]] = {
         "learning_rate": 5e-4,
         "batch_size": 128,
         "memory_size": 300_000,
+        # Counted in decisions of 8 game steps: a sync every 8,000 game steps and a linear
+        # epsilon phase of 200,000 game steps.
         "target_sync_steps": 1000,
         "epsilon_min": 0.05,
         "epsilon_decay": 1.0,
-        "epsilon_linear_steps": 100_000,
+        "epsilon_linear_steps": 25_000,
         "epsilon_linear_end": 0.05,
-        "train_every": 4,
+        "train_every": 1,
+        # One action moves the throttle by only 0.01; braking from the start speed needs
+        # about a hundred "throttle up" in a row. With 8 game steps per decision the agent
+        # learns to brake; acting on every step it did not (README, RocketLander).
+        "action_repeat": 8,
         "summary_every": 100,
         "save_every": 100,
+        "eval_every_steps": 50_000,
+        "eval_episodes": 20,
     },
 }
 
@@ -324,10 +332,16 @@ SOURCES: dict[str, dict[str, str]] = {
     # for how it was chosen), the rest is the book's.
     **{
         preset: {
-            name: (label if name in _OVERRIDES[preset] else "same as book")
+            name: (
+                "same as book"
+                if name not in _OVERRIDES[preset]
+                else "seed 000's game"
+                if name == "env"
+                else label
+            )
             for name in _BOOK_SOURCES
         }
-        for preset, label in (("fast", "tuned"), ("rocket", "ours, first guess"))
+        for preset, label in (("fast", "tuned"), ("rocket", "tuned, see RocketLander"))
     },
 }
 
