@@ -127,6 +127,8 @@ def cmd_evaluate(args: argparse.Namespace) -> dict[str, Any]:
 
     config, _ = _load_run(args.run_dir)
     weights = _weights_file(args)
+    if args.env is not None:  # e.g. a curriculum run played on the original game
+        config = config.replace(env=args.env)
     env = Environment(config=config, seed=args.seed, run_dir=args.run_dir, summaries=False)
     result = env.evaluate(episodes=args.episodes, weights=weights)
     env.close()
@@ -224,6 +226,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--episodes", type=int, default=100)
     evaluate.add_argument("--seed", type=int, default=0)
     evaluate.add_argument("--weights", **WEIGHTS_ARGUMENT)
+    evaluate.add_argument(
+        "--env", help="play this game instead of the run's (same observation and actions)"
+    )
     evaluate.add_argument("--json", action="store_true")
     evaluate.set_defaults(func=cmd_evaluate)
 

@@ -68,6 +68,10 @@ def test_evaluate_json(trained):
                check=False)  # fmt: skip
     assert best.returncode == 2
     assert "no best.weights.h5" in best.stderr and "eval_every_steps > 0" in best.stderr
+    # --env plays another game with the run's agent; one with other spaces is refused.
+    other = run("evaluate", "--run-dir", str(run_dir), "--episodes", "1", "--env", "CartPole-v1",
+                check=False)  # fmt: skip
+    assert other.returncode == 2 and "built for another architecture" in other.stderr
 
 
 def test_replay_writes_a_gif(trained, tmp_path):

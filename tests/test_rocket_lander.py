@@ -373,3 +373,56 @@ def test_check_env(monkeypatch: pytest.MonkeyPatch) -> None:
         warnings.filterwarnings("ignore", message=".*infinity")
         check_env(cont.unwrapped, skip_render_check=True)
     cont.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# The named curriculum variant (not the original game)
+# ---------------------------------------------------------------------------------------------
+def test_curriculum_variant_draws_its_start_height_first_and_scales_the_speed() -> None:
+    heights = []
+    for seed in range(20):
+        env = gymnasium.make("RocketLanderCurriculum-v0").unwrapped
+        captured = {}
+        real_step = env.step
+
+        def spy(action, env=env, captured=captured, real_step=real_step):
+            if not captured:
+                captured["x"] = env.lander.position[0]
+                captured["y"] = env.lander.position[1]
+                captured["v"] = tuple(env.lander.linearVelocity)
+                captured["w"] = env.lander.angularVelocity
+            return real_step(action)
+
+        env.step = spy
+        env.reset(seed=seed)
+        # One extra draw, before the original three: the start height fraction.
+        rng = np.random.default_rng(seed)
+        f = rng.uniform(0.2, 0.95)
+        u_x, u_v, u_w = rng.uniform(-0.3, 0.3), rng.uniform(0, 0.4), rng.uniform(-1, 1)
+        speed = rl.START_SPEED * f / 0.95
+        x0 = rl.W / 2 + rl.W * u_x
+        assert captured["y"] == pytest.approx(f * rl.H, abs=1e-4)
+        assert captured["x"] == pytest.approx(x0, abs=1e-4)
+        assert captured["v"][0] == pytest.approx(-u_v * speed * (x0 - rl.W / 2) / rl.W, abs=1e-4)
+        assert captured["v"][1] == pytest.approx(-speed, abs=1e-4)
+        assert captured["w"] == pytest.approx((1 + rl.INITIAL_RANDOM) * u_w, abs=1e-5)
+        heights.append(captured["y"] / rl.H)
+    assert 0.2 <= min(heights) < 0.5 < max(heights) <= 0.95
+
+
+def test_curriculum_variant_is_its_own_id_and_the_original_is_untouched() -> None:
+    variant = gymnasium.make("RocketLanderCurriculum-v0")
+    original = gymnasium.make("RocketLander-v0")
+    assert variant.unwrapped.start_heights == (0.2, 0.95)
+    assert original.unwrapped.start_heights is None
+    assert variant.spec.max_episode_steps == original.spec.max_episode_steps == 1000
+    # Same seed, different starts: the variant's extra draw moves everything after it.
+    a, _ = variant.reset(seed=3)
+    b, _ = original.reset(seed=3)
+    assert not np.allclose(a, b)
+
+
+@pytest.mark.parametrize("bad", [(0.1, 0.5), (0.5, 0.3), (0.3, 0.99)])
+def test_bad_start_heights_are_named(bad) -> None:
+    with pytest.raises(ValueError, match=r"start_heights must be .* got"):
+        RocketLander(start_heights=bad)

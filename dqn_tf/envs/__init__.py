@@ -1,4 +1,4 @@
-"""Environments shipped with dqn_tf (RocketLander-v0, seed 000's game).
+"""Environments shipped with dqn_tf (RocketLander-v0, seed 000's game, and a named variant).
 
 Importing this package registers ``RocketLander-v0`` with gymnasium, so that after
 ``import dqn_tf`` (which imports this package) ``gymnasium.make("RocketLander-v0")`` works.
@@ -23,4 +23,16 @@ if "RocketLander-v0" not in gymnasium.registry:
         entry_point="dqn_tf.envs.rocket_lander:RocketLander",
         max_episode_steps=1000,
         reward_threshold=0,
+    )
+
+# Not the original game: a curriculum variant whose episodes start anywhere from 0.2 H to the
+# original 0.95 H, with the start speed scaled to the height. Kept under its own name so that
+# RocketLander-v0 stays the original (README, RocketLander).
+if "RocketLanderCurriculum-v0" not in gymnasium.registry:
+    gymnasium.register(
+        id="RocketLanderCurriculum-v0",
+        entry_point="dqn_tf.envs.rocket_lander:RocketLander",
+        max_episode_steps=1000,
+        reward_threshold=0,
+        kwargs={"start_heights": (0.2, 0.95)},
     )

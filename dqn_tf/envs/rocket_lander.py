@@ -65,6 +65,8 @@ INITIAL_RANDOM = 0.4  # random scaling of the initial velocity; higher is harder
 
 START_HEIGHT = 800.0
 START_SPEED = 80.0
+START_FRACTION = 0.95  # the rocket starts at START_FRACTION * H
+MIN_START_FRACTION = 0.2  # lowest start of the curriculum variant (well above the deck)
 
 # Rocket
 MIN_THROTTLE = 0.4
@@ -147,6 +149,10 @@ class RocketLander(gym.Env):
             (720, 500, 3) uint8 frame).
         continuous: ``False`` (default) for Discrete(7) actions, ``True`` for
             ``Box(-1, 1, (3,), float32)`` actions.
+        start_heights: ``None`` (default: the original game, which starts every episode at
+            0.95 H falling at START_SPEED) or ``(low, high)``: each reset draws the start
+            height fraction from ``uniform(low, high)`` and scales the start speed with it.
+            Not in the original; ``RocketLanderCurriculum-v0`` registers ``(0.2, 0.95)``.
 
     An episode terminates when the rocket touches the water or a container, touches anything
     with its hull, breaks a leg, leaves the world, or stands on both legs with
@@ -157,14 +163,28 @@ class RocketLander(gym.Env):
 
     metadata = {"render_modes": ["human", "rgb_array"], "render_fps": FPS}
 
-    def __init__(self, render_mode: str | None = None, continuous: bool = False) -> None:
+    def __init__(
+        self,
+        render_mode: str | None = None,
+        continuous: bool = False,
+        start_heights: tuple[float, float] | None = None,
+    ) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(
                 f"render_mode must be one of {self.metadata['render_modes']} or None, "
                 f"got {render_mode!r}"
             )
+        if start_heights is not None:
+            lo, hi = start_heights
+            if not MIN_START_FRACTION <= lo <= hi <= START_FRACTION:
+                raise ValueError(
+                    f"start_heights must be (low, high) fractions of the world height with "
+                    f"{MIN_START_FRACTION} <= low <= high <= {START_FRACTION}, "
+                    f"got {start_heights!r}"
+                )
         self.render_mode = render_mode
         self.continuous = continuous
+        self.start_heights = start_heights
 
         high = np.array([1, 1, 1, 1, 1, 1, 1, np.inf, np.inf, np.inf], dtype=np.float32)
         self.observation_space = spaces.Box(-high, high, dtype=np.float32)
@@ -306,9 +326,17 @@ class RocketLander(gym.Env):
                 )
             )
 
+        # NOT IN THE ORIGINAL, and only in the named curriculum variant
+        # (RocketLanderCurriculum-v0): the start height is drawn from ``start_heights`` and
+        # the start speed scaled with it, so that some episodes start close to the deck.
+        # RocketLander-v0 draws nothing here and starts at 0.95 H and START_SPEED.
+        fraction = START_FRACTION
+        if self.start_heights is not None:
+            fraction = float(self.np_random.uniform(*self.start_heights))
+        start_speed = START_SPEED * fraction / START_FRACTION
         # DEVIATION: the original drew x0 (and the angular velocity) from numpy's global RNG.
         initial_x = W / 2 + W * self.np_random.uniform(-0.3, 0.3)
-        initial_y = H * 0.95
+        initial_y = H * fraction
         self.lander = self.world.CreateDynamicBody(
             position=(initial_x, initial_y),
             angle=0.0,
@@ -392,8 +420,8 @@ class RocketLander(gym.Env):
 
         # DEVIATION (angular velocity): np_random instead of numpy's global generator.
         self.lander.linearVelocity = (
-            -self.np_random.uniform(0, INITIAL_RANDOM) * START_SPEED * (initial_x - W / 2) / W,
-            -START_SPEED,
+            -self.np_random.uniform(0, INITIAL_RANDOM) * start_speed * (initial_x - W / 2) / W,
+            -start_speed,
         )
         self.lander.angularVelocity = (1 + INITIAL_RANDOM) * self.np_random.uniform(-1, 1)
 
