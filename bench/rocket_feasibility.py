@@ -80,6 +80,7 @@ def agent_run(run_dir: Path, weights: str, episodes: int) -> dict[str, Any]:
     from dqn_tf.environment import BEST_WEIGHTS_FILE, WEIGHTS_FILE, Environment
 
     config, _ = _load_run(run_dir)
+    config = config.replace(env="RocketLander-v0")  # a curriculum run is measured on the game
     env = Environment(config=config, seed=0, run_dir=run_dir, summaries=False)
     env.agent.load_weights(run_dir / (BEST_WEIGHTS_FILE if weights == "best" else WEIGHTS_FILE))
     game = env.env.unwrapped
