@@ -156,8 +156,10 @@ def cmd_replay(args: argparse.Namespace) -> dict[str, Any]:
     (ret,) = env.learn(epsilon=0.0, episodes=1, trainable=False, log_every=0, capture_frames=True)
     frames = env.runner.frames
     steps = env.runner.last_steps  # game steps: one frame per decision with an action repeat
+    # Real time: a kept frame stands for every * action_repeat game steps.
+    fps = env.env.metadata.get("render_fps", 30) / (args.every * config.action_repeat)
     env.close()
-    frames_to_gif(frames, args.gif, scale=args.scale, every=args.every)
+    frames_to_gif(frames, args.gif, scale=args.scale, every=args.every, fps=fps)
     print(
         f"GIF of one greedy episode (return {ret:.2f}, {steps} steps) written to {args.gif}",
         flush=True,
