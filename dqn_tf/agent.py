@@ -34,6 +34,9 @@ class Agent:
         nA: number of discrete actions.
         config: hyperparameters (see :class:`~dqn_tf.presets.Config`); the book's by default.
         seed: seeds the agent's ``tf.random.Generator`` (exploration and replay sampling).
+            The network's initial weights come from Keras' global seed: call
+            :func:`dqn_tf.seeding.set_global_seeds` first for reproducible weights
+            (:class:`~dqn_tf.environment.Environment` does).
         summaries_dir: TensorBoard folder, or None for no summaries.
         neural_architecture: optional network builder replacing ``config.hidden``.
     """
