@@ -81,6 +81,7 @@ def _python_state(env: Environment) -> dict[str, Any]:
         "nA": env.nA,
         "episode_rewards": env.episode_rewards,
         "episode_lengths": env.episode_lengths,
+        "landed_episodes": env.landed_episodes,
         "reward_avg": list(env.reward_avg),
         "total_steps": env.total_steps,
         "prefill_steps": env.prefill_steps,
@@ -199,6 +200,7 @@ def _restore_python_state(env: Environment, header: dict[str, Any]) -> None:
     env.seed = int(header["seed"])
     env.episode_rewards = list(header["episode_rewards"])
     env.episode_lengths = list(header["episode_lengths"])
+    env.landed_episodes = list(header.get("landed_episodes", []))  # joined format 1 later
     env.reward_avg.clear()
     env.reward_avg.extend(header["reward_avg"])
     env.total_steps = int(header["total_steps"])

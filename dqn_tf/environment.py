@@ -114,6 +114,9 @@ class Environment:
         self.reward_avg: deque[float] = deque(maxlen=100)
         self.episode_rewards: list[float] = []
         self.episode_lengths: list[int] = []
+        # Indices (0-based) of the training episodes that ended in a landing, where the game
+        # reports landings (RocketLander): rare events worth keeping beyond the last call.
+        self.landed_episodes: list[int] = []
         self.total_steps = 0
         self.prefill_steps = 0
         # Per episode of the last learn() call: info["landed"] where the game reports it.
@@ -148,6 +151,7 @@ class Environment:
             {
                 "episode_rewards": self.episode_rewards,
                 "episode_lengths": self.episode_lengths,
+                "landed_episodes": self.landed_episodes,
                 "steps": self.total_steps,
                 "prefill_steps": self.prefill_steps,
                 "evaluations": self.evaluations,
@@ -298,7 +302,7 @@ class Environment:
             self.landings.append(self.runner.last_info.get("landed"))
             self.reward_avg.append(ret)
             if trainable:
-                self._end_of_episode(ret, length)
+                self._end_of_episode(ret, length, self.landings[-1])
             if log_every and episode % log_every == 0:
                 # Training lines count the run's episodes (so a resumed run goes on counting).
                 number = len(self.episode_rewards) if trainable else episode
@@ -322,10 +326,12 @@ class Environment:
             self.agent.epsilon = saved
             self.prefill_steps += length
 
-    def _end_of_episode(self, ret: float, length: int) -> None:
+    def _end_of_episode(self, ret: float, length: int, landed: bool | None = None) -> None:
         index = len(self.episode_rewards)
         self.episode_rewards.append(ret)
         self.episode_lengths.append(length)
+        if landed:
+            self.landed_episodes.append(index)
         if self.config.target_sync_steps == 0:
             self.agent.target_model_update()
         self.agent.epsilon_update(index)
@@ -335,6 +341,8 @@ class Environment:
                 tf.summary.scalar("episode/reward_avg100", float(np.mean(self.reward_avg)))
                 tf.summary.scalar("episode/epsilon", self.agent.epsilon)
                 tf.summary.scalar("episode/length", length)
+                if landed is not None:
+                    tf.summary.scalar("episode/landed", int(landed))
         every = self.config.save_every
         if every and (index + 1) % every == 0:
             self.agent.brain.save_weights(self.weights_path)

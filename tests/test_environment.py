@@ -2,6 +2,7 @@
 
 import json
 
+import gymnasium as gym
 import numpy as np
 import pytest
 
@@ -219,3 +220,45 @@ def test_periodic_evaluation_counts_landings_where_the_game_reports_them(tmp_pat
     lunar = small_env(tmp_path, name="lunar", eval_every_steps=50, eval_episodes=1)
     lunar.train(episodes=1, log_every=0)
     assert lunar.evaluations and all(len(e) == 2 for e in lunar.evaluations)
+
+
+class _ToyLander(gym.Env):
+    """Three steps per episode; the last step 'lands' when its action is 1. Every outcome is
+    logged on the class so a test can compare the Environment's record with the truth."""
+
+    observation_space = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
+    action_space = gym.spaces.Discrete(2)
+    outcomes: list[bool] = []
+
+    def __init__(self, render_mode=None):
+        self.render_mode = render_mode
+        self.t = 0
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.t = 0
+        return np.zeros(2, np.float32), {}
+
+    def step(self, action):
+        self.t += 1
+        done = self.t == 3
+        info = {"landed": bool(done and action == 1)}
+        if done:
+            _ToyLander.outcomes.append(info["landed"])
+        return np.full(2, self.t / 3, np.float32), float(action), done, False, info
+
+
+gym.register("ToyLander-v0", entry_point=_ToyLander)
+
+
+def test_training_keeps_the_episodes_that_landed(tmp_path):
+    _ToyLander.outcomes = []
+    env = small_env(tmp_path, env="ToyLander-v0", memory_size=500, epsilon_decay=1.0)
+    env.train(episodes=12, log_every=0)
+    truth = [i for i, landed in enumerate(_ToyLander.outcomes) if landed]
+    assert 0 < len(truth) < 12  # a random policy lands some and misses some
+    assert env.landed_episodes == truth
+    assert json.loads((env.run_dir / "history.json").read_text())["landed_episodes"] == truth
+    resumed = small_env(tmp_path, env="ToyLander-v0", memory_size=500, epsilon_decay=1.0)
+    resumed.resume()
+    assert resumed.landed_episodes == truth
