@@ -52,6 +52,10 @@ class Config:
         prefill: seed 000's random pre-fill: before learning, play random episodes until the
             memory holds more than one batch.
         train_every: one update every this many agent steps (book: every step).
+        explore_hold: hold each exploratory random action for a number of decisions drawn
+            uniformly from 1 to ``explore_hold`` (temporally-extended epsilon-greedy, Dabney
+            et al. 2021); 1 (both seeds): a fresh random choice on every exploratory step.
+            Holds end with the episode.
         action_repeat: play each chosen action for this many game steps, summing their
             rewards (DQN's Atari frame skip; 1: act on every step, as both seeds do). The
             agent's own counters (``epsilon_linear_steps``, ``target_sync_steps``,
@@ -89,6 +93,7 @@ class Config:
     learning_starts: int = 0
     prefill: bool = False
     train_every: int = 1
+    explore_hold: int = 1
     action_repeat: int = 1
     max_episode_steps: int = 1000
     summary_every: int = 1
@@ -118,6 +123,7 @@ class Config:
         _check_int("learning_starts", self.learning_starts, 0)
         _check_int("train_every", self.train_every, 1)
         _check_int("action_repeat", self.action_repeat, 1)
+        _check_int("explore_hold", self.explore_hold, 1)
         _check_int("max_episode_steps", self.max_episode_steps, 1)
         _check_int("summary_every", self.summary_every, 1)
         _check_int("save_every", self.save_every, 0)
@@ -287,6 +293,7 @@ _BOOK_SOURCES: dict[str, str] = {
     "learning_starts": "seed 002 replays once `len(memory) > batch_size`",
     "prefill": "seed 002 has no pre-fill",
     "train_every": "seed 002 replays every step",
+    "explore_hold": "seed 002 draws every random action afresh",
     "action_repeat": "seed 002 acts on every frame",
     "max_episode_steps": "seed 002 `for time_frame in range(1000)`",
     "summary_every": "seed 002 writes summaries on every `fit`",
@@ -316,6 +323,7 @@ _NOTEBOOK_SOURCES: dict[str, str] = {
     "learning_starts": "seed 000 replays from the first step (after pre-fill)",
     "prefill": "seed 000 `while agent.memory.numberSamples() <= batch_size`",
     "train_every": "seed 000 replays every step",
+    "explore_hold": "seed 000 draws every random action afresh",
     "action_repeat": "seed 000 acts on every step",
     "max_episode_steps": "seed 000 `max_steps_ep = 1000`",
     "summary_every": "ours (seed 000 has no TensorBoard)",
