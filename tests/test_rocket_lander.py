@@ -145,24 +145,33 @@ def test_rendering_does_not_change_dynamics() -> None:
     rendered.close()
 
 
+def _reset_capturing_start(env: RocketLander, seed: int):
+    """``env.reset(seed=seed)``, also returning the rocket's drawn start (position, velocity,
+    angular velocity) and the action of reset's no-op step, captured before that step."""
+    captured = {}
+    real_step = env.step
+
+    def spy(action):
+        if not captured:  # reset's no-op step: the rocket's state is still the drawn one
+            captured["x"] = env.lander.position[0]
+            captured["y"] = env.lander.position[1]
+            captured["v"] = tuple(env.lander.linearVelocity)
+            captured["w"] = env.lander.angularVelocity
+            captured["action"] = action
+        return real_step(action)
+
+    env.step = spy
+    try:
+        obs, _ = env.reset(seed=seed)
+    finally:
+        env.step = real_step
+    return obs, captured
+
+
 def test_initial_values_drawn_from_np_random_within_original_bounds() -> None:
     for seed in range(20):
         env = RocketLander()
-        captured = {}
-        real_step = env.step
-
-        def spy(action, env=env, captured=captured, real_step=real_step):
-            # Runs on reset's no-op step: the rocket's state is still the drawn one.
-            if not captured:
-                captured["x"] = env.lander.position[0]
-                captured["y"] = env.lander.position[1]
-                captured["v"] = tuple(env.lander.linearVelocity)
-                captured["w"] = env.lander.angularVelocity
-                captured["action"] = action
-            return real_step(action)
-
-        env.step = spy
-        obs, _ = env.reset(seed=seed)
+        obs, captured = _reset_capturing_start(env, seed)
 
         # gymnasium seeds np_random as default_rng(seed); the three draws, in order.
         rng = np.random.default_rng(seed)
@@ -382,19 +391,7 @@ def test_curriculum_variant_draws_its_start_height_first_and_scales_the_speed() 
     heights = []
     for seed in range(20):
         env = gymnasium.make("RocketLanderCurriculum-v0").unwrapped
-        captured = {}
-        real_step = env.step
-
-        def spy(action, env=env, captured=captured, real_step=real_step):
-            if not captured:
-                captured["x"] = env.lander.position[0]
-                captured["y"] = env.lander.position[1]
-                captured["v"] = tuple(env.lander.linearVelocity)
-                captured["w"] = env.lander.angularVelocity
-            return real_step(action)
-
-        env.step = spy
-        env.reset(seed=seed)
+        _, captured = _reset_capturing_start(env, seed)
         # One extra draw, before the original three: the start height fraction.
         rng = np.random.default_rng(seed)
         f = rng.uniform(0.2, 0.95)

@@ -16,23 +16,19 @@ from dqn_tf.envs.rocket_lander import RocketLander
 __all__ = ["RocketLander"]
 
 # Registering an id twice makes gymnasium warn ("Overriding environment ..."); the guard keeps
-# re-imports and importlib.reload silent.
-if "RocketLander-v0" not in gymnasium.registry:
-    gymnasium.register(
-        id="RocketLander-v0",
-        entry_point="dqn_tf.envs.rocket_lander:RocketLander",
-        max_episode_steps=1000,
-        reward_threshold=0,
-    )
-
-# Not the original game: a curriculum variant whose episodes start anywhere from 0.2 H to the
-# original 0.95 H, with the start speed scaled to the height. Kept under its own name so that
-# RocketLander-v0 stays the original (README, RocketLander).
-if "RocketLanderCurriculum-v0" not in gymnasium.registry:
-    gymnasium.register(
-        id="RocketLanderCurriculum-v0",
-        entry_point="dqn_tf.envs.rocket_lander:RocketLander",
-        max_episode_steps=1000,
-        reward_threshold=0,
-        kwargs={"start_heights": (0.2, 0.95)},
-    )
+# re-imports and importlib.reload silent. RocketLanderCurriculum-v0 is not the original game:
+# episodes start anywhere from 0.2 H to the original 0.95 H, the start speed scaled to the
+# height; it has its own name so that RocketLander-v0 stays the original (README, RocketLander).
+_GAMES = {
+    "RocketLander-v0": {},
+    "RocketLanderCurriculum-v0": {"start_heights": (0.2, 0.95)},
+}
+for _id, _kwargs in _GAMES.items():
+    if _id not in gymnasium.registry:
+        gymnasium.register(
+            id=_id,
+            entry_point="dqn_tf.envs.rocket_lander:RocketLander",
+            max_episode_steps=1000,
+            reward_threshold=0,
+            kwargs=_kwargs,
+        )
