@@ -63,6 +63,14 @@ def write_json_atomic(path: Path, data: Any) -> None:
         tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
+def count_landings(landed: list[bool | None]) -> int | None:
+    """How many episodes landed, from each episode's ``info["landed"]``; None when the game
+    does not report landings (every entry None), as LunarLander does not."""
+    if all(x is None for x in landed):
+        return None
+    return sum(bool(x) for x in landed)
+
+
 class Environment:
     """A game, an agent that plays it and the loop between them.
 
@@ -376,8 +384,9 @@ class Environment:
             landed.append(runner.last_info.get("landed"))
         mean = float(np.mean(returns))
         record = [self.total_steps, mean]
-        if any(x is not None for x in landed):
-            record.append(sum(bool(x) for x in landed))
+        landings = count_landings(landed)
+        if landings is not None:
+            record.append(landings)
         self.evaluations.append(record)
         if self.best_eval is None or mean > self.best_eval:
             self.best_eval = mean
@@ -385,8 +394,8 @@ class Environment:
         if self.summary_writer is not None:
             with self.summary_writer.as_default(step=self.total_steps):
                 tf.summary.scalar("eval/mean_return", mean)
-                if len(record) == 3:
-                    tf.summary.scalar("eval/landings", record[2])
+                if landings is not None:
+                    tf.summary.scalar("eval/landings", landings)
 
     # --- checkpoints and interruption ---------------------------------------------------------
 
@@ -468,8 +477,9 @@ class Environment:
             "std": float(np.std(returns)),
             "episodes": returns,
         }
-        if any(landed is not None for landed in self.landings):
-            result["landings"] = int(sum(bool(landed) for landed in self.landings))
+        landings = count_landings(self.landings)
+        if landings is not None:
+            result["landings"] = landings
         return result
 
     def close(self) -> None:
