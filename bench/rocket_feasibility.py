@@ -1,6 +1,6 @@
 """How much room RocketLander-v0 leaves a discrete-action agent: brake as hard as possible.
 
-    python bench/rocket_feasibility.py [--episodes 100] [--json]
+    python bench/rocket_feasibility.py [--episodes 100] [--repeat 4 8] [--json]
     python bench/rocket_feasibility.py --run-dir runs/rocket --weights best [--episodes 100]
 
 The rocket starts 0.95 H up at 80 m/s downwards (74 m/s after the first step, when the legs
@@ -15,6 +15,11 @@ reports:
 * the same split by the initial angular velocity |omega0| (uniform in [0, 1.4] rad/s): the
   rocket turns while the throttle ramps up, and thrust along a tilted axis brakes less;
 * the net deceleration at full throttle with the rocket upright, measured in the game.
+
+It then plays the hand-written controller ``dqn_tf.envs.rocket_heuristic.heuristic`` from
+the same starts, once deciding on every step and once per action repeat of ``--repeat``
+(default 4 and 8, as a DQN agent with that action repeat must), and counts its landings, by
+|omega0| as well: a yardstick for what a discrete-action policy can land at all.
 
 With ``--run-dir`` it also plays a trained agent greedily from the same starts and counts
 how often it brakes to a stop above the deck, and how often it lands, so the two can be
@@ -39,6 +44,7 @@ import numpy as np  # noqa: E402
 
 import dqn_tf  # noqa: E402, F401  (registers RocketLander-v0)
 from dqn_tf.envs import rocket_lander as rl  # noqa: E402
+from dqn_tf.envs.rocket_heuristic import heuristic  # noqa: E402
 
 THROTTLE_UP = 2
 SPIN_BINS = ((0.0, 0.2), (0.2, 0.4), (0.4, 0.7), (0.7, 1.41))
@@ -72,6 +78,24 @@ def brake(env: gym.Env, seed: int) -> dict[str, float | bool]:
     return out
 
 
+def heuristic_landings(env: gym.Env, episodes: int, repeat: int) -> list[dict[str, Any]]:
+    """The heuristic from ``reset(seed=0..episodes-1)``, deciding every ``repeat`` steps."""
+    results = []
+    for seed in range(episodes):
+        obs, _ = env.reset(seed=seed)
+        omega0 = abs(float(obs[9]))
+        step, info = 0, {}
+        while True:
+            if step % repeat == 0:
+                action = heuristic(obs)
+            obs, _, terminated, truncated, info = env.step(action)
+            step += 1
+            if terminated or truncated:
+                break
+        results.append({"omega0": omega0, "landed": bool(info.get("landed"))})
+    return results
+
+
 def agent_run(run_dir: Path, weights: str, episodes: int) -> dict[str, Any]:
     """Greedy episodes of the agent saved in ``run_dir`` from ``reset(seed=0..episodes-1)``:
     how many reach vertical velocity >= 0 above the deck (checked after each decision), and
@@ -103,6 +127,7 @@ def agent_run(run_dir: Path, weights: str, episodes: int) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--episodes", type=int, default=100)
+    parser.add_argument("--repeat", type=int, nargs="*", default=[4, 8])
     parser.add_argument("--run-dir", type=Path, help="also play the agent of this run")
     parser.add_argument("--weights", choices=("final", "best"), default="best")
     parser.add_argument("--json", action="store_true")
@@ -110,6 +135,9 @@ def main() -> None:
 
     env = gym.make("RocketLander-v0")
     results = [brake(env, seed) for seed in range(args.episodes)]
+    controller = {
+        repeat: heuristic_landings(env, args.episodes, repeat) for repeat in [1, *args.repeat]
+    }
     env.close()
     stopped = [r for r in results if r["stopped"]]
     heights = sorted(float(r["height"]) for r in stopped)
@@ -122,8 +150,22 @@ def main() -> None:
         by_spin.append(
             {"omega0": [lo, hi], "starts": len(group), "stopped": sum(r["stopped"] for r in group)}
         )
+    heuristic_report = []
+    for repeat, runs in controller.items():
+        groups = [[r for r in runs if lo <= r["omega0"] < hi] for lo, hi in SPIN_BINS]
+        heuristic_report.append(
+            {
+                "repeat": repeat,
+                "landed": sum(r["landed"] for r in runs),
+                "by_initial_spin": [
+                    {"omega0": list(b), "starts": len(g), "landed": sum(r["landed"] for r in g)}
+                    for b, g in zip(SPIN_BINS, groups, strict=True)
+                ],
+            }
+        )
     report = {
-        "command": f"python bench/rocket_feasibility.py --episodes {args.episodes}",
+        "command": f"python bench/rocket_feasibility.py --episodes {args.episodes} "
+        f"--repeat {' '.join(map(str, args.repeat))}",
         "episodes": args.episodes,
         "stopped_above_deck": len(stopped),
         "stop_height_min": heights[0] if heights else None,
@@ -131,6 +173,7 @@ def main() -> None:
         "stop_height_max": heights[-1] if heights else None,
         "by_initial_spin": by_spin,
         "upright_full_throttle_decel": float(np.mean(decels)) if decels else None,
+        "heuristic": heuristic_report,
         "rocket_height": rl.ROCKET_HEIGHT,
         "start_height_above_deck": 0.95 * rl.H - rl.H / 20 - rl.SHIP_HEIGHT,
     }
@@ -158,6 +201,15 @@ def main() -> None:
     if decels:
         decel = report["upright_full_throttle_decel"]
         print(f"  net deceleration at full throttle, upright: {decel:.1f} m/s^2")
+    for entry in heuristic_report:
+        spins = ", ".join(
+            f"{g['landed']}/{g['starts']} with |omega0| in [{g['omega0'][0]}, {g['omega0'][1]})"
+            for g in entry["by_initial_spin"]
+        )
+        print(
+            f"heuristic deciding every {entry['repeat']} step(s): lands {entry['landed']}/"
+            f"{args.episodes} ({spins})"
+        )
     if "agent" in report:
         agent = report["agent"]
         print(

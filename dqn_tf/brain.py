@@ -132,6 +132,7 @@ class Brain:
         r: tf.Tensor,
         s_: tf.Tensor,
         terminated: tf.Tensor,
+        demo: tf.Tensor | None = None,
     ) -> tf.Tensor:
         """One gradient step on a batch of transitions; returns the loss.
 
@@ -139,20 +140,45 @@ class Brain:
         taken action's entry replaced by the TD target, and the loss is averaged over all
         ``B * nA`` entries (the untaken ones contribute zero error), so the reported loss
         equals the seeds'.
+
+        With ``config.demo_margin > 0``, the transitions flagged in ``demo`` (demonstrations)
+        add DQfD's large-margin loss (Hester et al. 2018), averaged over the batch:
+        ``max_a [Q(s, a) + margin * (a != a_demo)] - Q(s, a_demo)``. It is zero once the
+        demonstrated action leads every other by the margin, so the greedy policy copies the
+        demonstrator where it has shown the way, while TD learning goes on everywhere.
         """
         target = tf.stop_gradient(self.td_targets(r, s_, terminated))
         a = tf.cast(a, tf.int32)
         taken = tf.stack([tf.range(tf.shape(a)[0], dtype=tf.int32), a], axis=1)
+        margin_loss = None
+        if self.config.demo_margin > 0 and demo is not None:
+            margins = self.config.demo_margin * (1.0 - tf.one_hot(a, self.nA))
+            weight = tf.cast(demo, tf.float32)
+
+            def margin_loss(q: tf.Tensor) -> tf.Tensor:
+                q_demo = tf.gather(q, a, axis=1, batch_dims=1)
+                per_sample = tf.reduce_max(q + margins, axis=1) - q_demo
+                return tf.reduce_mean(weight * per_sample)
+
         return self._regress(
-            s, lambda q: tf.tensor_scatter_nd_update(tf.stop_gradient(q), taken, target)
+            s,
+            lambda q: tf.tensor_scatter_nd_update(tf.stop_gradient(q), taken, target),
+            margin_loss,
         )
 
-    def _regress(self, s: tf.Tensor, make_y: Callable[[tf.Tensor], tf.Tensor]) -> tf.Tensor:
-        """One gradient step of ``loss(make_y(Q(s)), Q(s))``: the seeds' ``fit`` on one batch,
-        shared by :meth:`train_step` and :meth:`fit`."""
+    def _regress(
+        self,
+        s: tf.Tensor,
+        make_y: Callable[[tf.Tensor], tf.Tensor],
+        extra_loss: Callable[[tf.Tensor], tf.Tensor] | None = None,
+    ) -> tf.Tensor:
+        """One gradient step of ``loss(make_y(Q(s)), Q(s))`` (plus ``extra_loss(Q(s))``): the
+        seeds' ``fit`` on one batch, shared by :meth:`train_step` and :meth:`fit`."""
         with tf.GradientTape() as tape:
             q = self.model(s, training=True)
             loss = self.loss_fn(make_y(q), q)
+            if extra_loss is not None:
+                loss += extra_loss(q)
         variables = self.model.trainable_variables
         self.optimizer.apply(tape.gradient(loss, variables), variables)
         self.updates.assign_add(1)

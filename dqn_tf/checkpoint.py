@@ -5,7 +5,7 @@ this a cold restart), so learning degrades until the memory refills. A checkpoin
 the whole state of a run at an episode boundary:
 
 * online and target weights, the optimizer's state and the update counter;
-* the replay memory (all five arrays, the write index and the size);
+* the replay memory (all its arrays, the write index and the size);
 * epsilon, the step counter and the agent's ``tf.random.Generator`` state;
 * the episode history (returns and lengths), the 100-episode window and the step counts;
 * the state of every other generator: Python's ``random``, numpy's global one and the
@@ -43,6 +43,11 @@ _REQUIRED_KEYS = {
 }  # fmt: skip
 
 
+# Arrays that joined format 1 later: a checkpoint without them had all zeros (no
+# demonstrations in its memory).
+_ADDED_LATER = {"memory/demo"}
+
+
 class CheckpointError(ConfigError):
     """A checkpoint that is missing, damaged or made for another game or network."""
 
@@ -61,6 +66,7 @@ def _variables(env: Environment) -> list[tuple[str, Any]]:
         ("memory/rewards", memory.rewards),
         ("memory/next_states", memory.next_states),
         ("memory/terminated", memory.terminated),
+        ("memory/demo", memory.demo),
         ("memory/index", memory.index),
         ("memory/size", memory.size),
         ("agent/epsilon", agent._epsilon),
@@ -182,7 +188,10 @@ def restore_checkpoint(env: Environment, path: str | os.PathLike | None = None) 
     if missing:
         raise CheckpointError(f"checkpoint {path} lacks {missing}")
     named = _variables(env)
+    arrays = dict(arrays)
     for name, var in named:
+        if name not in arrays and name in _ADDED_LATER:
+            arrays[name] = np.zeros(var.shape, var.dtype.as_numpy_dtype)
         if name not in arrays:
             raise CheckpointError(f"checkpoint {path} lacks {name}")
         if tuple(arrays[name].shape) != tuple(var.shape):

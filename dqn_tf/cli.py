@@ -122,21 +122,33 @@ def _weights_file(args: argparse.Namespace) -> Path:
     return weights
 
 
+ENV_HELP = (
+    "play this game (same observation and actions); default: the run's eval_env, else the "
+    "game it trained on"
+)
+
+
+def _judged_game(config: Any, env: str | None) -> Any:
+    """The run's config set to play ``--env``, else its ``eval_env``, else its own game
+    (a run trained on a named variant is judged on the original)."""
+    game = env or config.eval_env
+    return config.replace(env=game) if game else config
+
+
 def cmd_evaluate(args: argparse.Namespace) -> dict[str, Any]:
     from dqn_tf.environment import Environment
 
     config, _ = _load_run(args.run_dir)
     weights = _weights_file(args)
-    if args.env is not None:  # e.g. a curriculum run played on the original game
-        config = config.replace(env=args.env)
+    config = _judged_game(config, args.env)
     env = Environment(config=config, seed=args.seed, run_dir=args.run_dir, summaries=False)
     result = env.evaluate(episodes=args.episodes, weights=weights)
     env.close()
     line = f"{args.episodes} greedy episodes: mean {result['mean']:.2f} std {result['std']:.2f}"
     if "landings" in result:
         line += f", landings {result['landings']}/{args.episodes}"
-    print(line, flush=True)
-    return result
+    print(f"{line} on {config.env}", flush=True)
+    return {**result, "env": config.env}
 
 
 def cmd_replay(args: argparse.Namespace) -> dict[str, Any]:
@@ -144,6 +156,7 @@ def cmd_replay(args: argparse.Namespace) -> dict[str, Any]:
     from dqn_tf.environment import Environment
 
     config, _ = _load_run(args.run_dir)
+    config = _judged_game(config, args.env)
     weights = _weights_file(args)
     env = Environment(
         config=config,
@@ -169,6 +182,7 @@ def cmd_replay(args: argparse.Namespace) -> dict[str, Any]:
         "steps": steps,
         "gif": str(args.gif),
         "landed": env.landings[0],
+        "env": config.env,
     }
 
 
@@ -228,9 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--episodes", type=int, default=100)
     evaluate.add_argument("--seed", type=int, default=0)
     evaluate.add_argument("--weights", **WEIGHTS_ARGUMENT)
-    evaluate.add_argument(
-        "--env", help="play this game instead of the run's (same observation and actions)"
-    )
+    evaluate.add_argument("--env", help=ENV_HELP)
     evaluate.add_argument("--json", action="store_true")
     evaluate.set_defaults(func=cmd_evaluate)
 
@@ -241,6 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--scale", type=float, default=0.5, help="frame size factor, (0, 1]")
     replay.add_argument("--every", type=int, default=2, help="keep every N-th frame")
     replay.add_argument("--weights", **WEIGHTS_ARGUMENT)
+    replay.add_argument("--env", help=ENV_HELP)
     replay.add_argument("--json", action="store_true")
     replay.set_defaults(func=cmd_replay)
 

@@ -36,7 +36,7 @@ from dqn_tf.checkpoint import CHECKPOINT_FILE, restore_checkpoint, save_checkpoi
 from dqn_tf.files import atomic_path
 from dqn_tf.games import make_env
 from dqn_tf.loop import LEARN, NONE, STORE, EpisodeRunner
-from dqn_tf.presets import Config, ConfigError, get_preset
+from dqn_tf.presets import Config, ConfigError, get_preset, load_demonstrator
 from dqn_tf.seeding import set_global_seeds
 
 WEIGHTS_FILE = "weights.weights.h5"
@@ -106,6 +106,8 @@ class Environment:
         self.env = make_env(config.env, render_mode, config.action_repeat)
         self.nS = int(self.env.observation_space.shape[0])
         self.nA = int(self.env.action_space.n)
+        if config.eval_env:
+            self._check_eval_env()
         self.run_dir = (
             Path(run_dir) if run_dir is not None else Path("runs", f"{config.env}-seed{seed}")
         )
@@ -244,6 +246,8 @@ class Environment:
             self.agent.epsilon = epsilon
         if trainable:
             self.save_config()
+            if self.config.demo_episodes and len(self.agent.memory) == 0:
+                self._demonstrate(log=bool(log_every))
             if self.config.prefill:
                 self._prefill()
 
@@ -334,6 +338,42 @@ class Environment:
             self.agent.epsilon = saved
             self.prefill_steps += length
 
+    def _demonstrate(self, log: bool) -> None:
+        """Store ``demo_episodes`` episodes of the configured demonstrator in the memory.
+
+        Only into an empty memory, so a resumed run (whose memory comes back from its
+        checkpoint) does not add them twice. The episodes are played in Python, one
+        decision at a time through the same (action-repeating) game as training; their game
+        steps count as pre-fill steps, not training steps.
+        """
+        policy = load_demonstrator(self.config.demonstrator)
+        count = self.config.demo_episodes
+        decisions = landings = 0
+        for episode in range(count):
+            s, _ = self.env.reset(seed=self._take_reset_seed())
+            steps = 0
+            info: dict[str, Any] = {}
+            done = False
+            episode_transitions: list[tuple[Any, ...]] = []
+            while not done and steps < self.config.max_episode_steps:
+                a = int(policy(s))
+                s_, r, terminated, truncated, info = self.env.step(a)
+                episode_transitions.append((s, a, r, s_, terminated))
+                steps += info.get("game_steps", 1)
+                s, done = s_, terminated or truncated
+            columns = zip(*episode_transitions, strict=True)
+            self.agent.memory.add_memories(*(np.array(column) for column in columns), demo=True)
+            decisions += len(episode_transitions)
+            self.prefill_steps += steps
+            landings += bool(info.get("landed"))
+            if log and ((episode + 1) % 100 == 0 or episode + 1 == count):
+                print(
+                    f"demonstrations: {episode + 1}/{count} episodes of "
+                    f"{self.config.demonstrator}, {decisions} transitions stored, "
+                    f"{landings} landings",
+                    flush=True,
+                )
+
     def _end_of_episode(self, ret: float, length: int, landed: bool | None = None) -> None:
         index = len(self.episode_rewards)
         self.episode_rewards.append(ret)
@@ -364,10 +404,23 @@ class Environment:
             self.save_history()
             self.save_checkpoint()
 
+    def _check_eval_env(self) -> None:
+        """Refuse, before any training, an eval_env whose spaces differ from the game's."""
+        game = make_env(self.config.eval_env)
+        spaces = (game.observation_space.shape, game.action_space)
+        game.close()
+        if spaces != (self.env.observation_space.shape, self.env.action_space):
+            raise ConfigError(
+                f"eval_env {self.config.eval_env!r} has observations {spaces[0]} and actions "
+                f"{spaces[1]}; the training game {self.config.env!r} has "
+                f"{self.env.observation_space.shape} and {self.env.action_space}"
+            )
+
     def evaluation_runner(self) -> EpisodeRunner:
         """The runner on the separate evaluation copy of the game, made on first use."""
         if self.eval_runner is None:
-            self.eval_env = make_env(self.config.env, action_repeat=self.config.action_repeat)
+            game = self.config.eval_env or self.config.env
+            self.eval_env = make_env(game, action_repeat=self.config.action_repeat)
             self.eval_runner = EpisodeRunner(self.agent, self.eval_env)
         return self.eval_runner
 

@@ -59,6 +59,9 @@ class Memory:
             self.terminated = tf.Variable(
                 tf.zeros((memory_size,), tf.bool), trainable=False, name="terminated"
             )
+            # Which transitions are demonstrations (Config.demonstrator): the margin loss of
+            # Brain.train_step applies to those only. Not in the seeds.
+            self.demo = tf.Variable(tf.zeros((memory_size,), tf.bool), trainable=False, name="demo")
             # Next slot to write and number of valid transitions. int64 so that a long run
             # never overflows the counters.
             self.index = tf.Variable(tf.constant(0, tf.int64), trainable=False, name="index")
@@ -85,11 +88,13 @@ class Memory:
         self.terminated.scatter_update(
             tf.IndexedSlices(tf.reshape(tf.cast(terminated, tf.bool), (1,)), i)
         )
+        self.demo.scatter_update(tf.IndexedSlices(tf.zeros((1,), tf.bool), i))
         self.index.assign((self.index + 1) % self.capacity)
         self.size.assign(tf.minimum(self.size + 1, self.capacity))
 
     def sample_graph(self, n: int | tf.Tensor) -> tuple[tf.Tensor, ...]:
-        """``n`` transitions drawn uniformly, with replacement, from the valid ones.
+        """``n`` transitions drawn uniformly, with replacement, from the valid ones:
+        ``(states, actions, rewards, next_states, terminated, demo)``.
 
         The seeds sample without replacement (``random.sample``); with replacement is what
         DQN implementations do at scale and costs one draw per row instead of a shuffle.
@@ -101,6 +106,7 @@ class Memory:
             tf.gather(self.rewards, idx),
             tf.gather(self.next_states, idx),
             tf.gather(self.terminated, idx),
+            tf.gather(self.demo, idx),
         )
 
     # --- the seeds' API, one call at a time ---------------------------------------------------
@@ -128,6 +134,45 @@ class Memory:
             tf.constant(bool(terminated)),
         )
 
+    def add_memories(self, s, a, r, s_, terminated, demo: bool = False) -> None:  # noqa: ANN001
+        """Memorise a batch of transitions in order, as many ``add_memory`` calls would, in
+        one write (demonstrations: thousands of transitions at once).
+
+        ``s`` and ``s_`` have shape ``(n, nS)``, the others ``(n,)``. Beyond the capacity only
+        the last ``capacity`` transitions are kept, as one at a time would leave them.
+        ``demo`` marks them all as demonstrations.
+        """
+        s = np.asarray(s, np.float32).reshape(len(s), -1)
+        s_ = np.asarray(s_, np.float32).reshape(len(s_), -1)
+        a, r, terminated = (np.asarray(v).reshape(-1) for v in (a, r, terminated))
+        n = len(s)
+        if s.shape != (n, self.state_size) or s_.shape != (n, self.state_size):
+            raise ValueError(
+                f"states must have shape (n, {self.state_size}) (got {s.shape} and {s_.shape})"
+            )
+        if not len(a) == len(r) == len(terminated) == n:
+            raise ValueError(
+                f"a batch needs as many actions, rewards and flags as states ({n}); "
+                f"got {len(a)}, {len(r)} and {len(terminated)}"
+            )
+        if n == 0:
+            return
+        start = int(self.index.numpy())
+        keep = min(n, self.capacity)  # a slot written twice keeps the later transition
+        rows = slice(n - keep, n)
+        idx = tf.constant((start + np.arange(n - keep, n)) % self.capacity, tf.int64)
+        for variable, values, dtype in (
+            (self.states, s[rows], tf.float32),
+            (self.actions, a[rows], tf.int32),
+            (self.rewards, r[rows], tf.float32),
+            (self.next_states, s_[rows], tf.float32),
+            (self.terminated, terminated[rows], tf.bool),
+            (self.demo, np.full(keep, bool(demo)), tf.bool),
+        ):
+            variable.scatter_update(tf.IndexedSlices(tf.constant(values, dtype), idx))
+        self.index.assign((start + n) % self.capacity)
+        self.size.assign(min(int(self.size.numpy()) + n, self.capacity))
+
     def sample(self, n: int) -> tuple[np.ndarray, ...]:
         """A batch of ``min(n, len(self))`` transitions as numpy arrays
         ``(states, actions, rewards, next_states, terminated)`` (seed 000's ``sample``)."""
@@ -136,7 +181,7 @@ class Memory:
         if not isinstance(n, int) or n < 1:
             raise ValueError(f"n must be a positive integer (got {n!r})")
         batch = self._sample_fn(tf.constant(min(n, len(self)), tf.int32))
-        return tuple(t.numpy() for t in batch)
+        return tuple(t.numpy() for t in batch[:5])
 
     def recall_memories(self) -> tuple[np.ndarray, ...]:
         """All stored transitions, oldest first, as numpy arrays
@@ -154,8 +199,15 @@ class Memory:
 
     @property
     def nbytes(self) -> int:
-        """Bytes held by the five arrays (the raw size of the memory)."""
+        """Bytes held by the arrays (the raw size of the memory)."""
         return sum(
             int(np.prod(v.shape)) * v.dtype.size
-            for v in (self.states, self.actions, self.rewards, self.next_states, self.terminated)
+            for v in (
+                self.states,
+                self.actions,
+                self.rewards,
+                self.next_states,
+                self.terminated,
+                self.demo,
+            )
         )

@@ -9,8 +9,10 @@ records where each preset's value comes from; the README's preset table is gener
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,6 +53,17 @@ class Config:
             ``max(batch_size, learning_starts)`` transitions (the book waits for one batch).
         prefill: seed 000's random pre-fill: before learning, play random episodes until the
             memory holds more than one batch.
+        demonstrator: ``"module:function"``, a scripted policy that maps an observation to
+            an action (for RocketLander-v0: ``"dqn_tf.envs.rocket_heuristic:heuristic"``), or
+            ``""`` for none (both seeds). Not in the seeds.
+        demo_episodes: before learning starts, the demonstrator plays this many episodes
+            and every transition is stored in the replay memory (0 without a demonstrator),
+            so that rare successes (landings) are in the memory from the first update. A
+            resumed run does not play them again.
+        demo_margin: DQfD's large-margin loss on demonstrated transitions (Hester et al.
+            2018; they use 0.8): every update also pushes the demonstrated action's Q-value
+            above the others by this margin. 0 (default): demonstrations are replayed like
+            any other transition, by TD learning alone.
         train_every: one update every this many agent steps (book: every step).
         explore_hold: hold each exploratory random action for a number of decisions drawn
             uniformly from 1 to ``explore_hold`` (temporally-extended epsilon-greedy, Dabney
@@ -70,6 +83,9 @@ class Config:
             play ``eval_episodes`` greedy episodes on a separate copy of the game and keep the
             weights with the best mean as ``best.weights.h5`` (0: never). Not in the seeds.
         eval_episodes: greedy episodes per periodic evaluation.
+        eval_env: the game of the periodic evaluations, and the one ``evaluate`` and
+            ``replay`` play by default; ``""`` (default): the training game. A run trained on
+            a named variant of a game (RocketLanderNearDeck-v0) is judged on the original.
         checkpoint_every: write a full resumable checkpoint every this many episodes (0: only
             at the end or on interruption).
     """
@@ -92,6 +108,9 @@ class Config:
     epsilon_linear_end: float = 0.05
     learning_starts: int = 0
     prefill: bool = False
+    demonstrator: str = ""
+    demo_episodes: int = 0
+    demo_margin: float = 0.0
     train_every: int = 1
     explore_hold: int = 1
     action_repeat: int = 1
@@ -100,6 +119,7 @@ class Config:
     save_every: int = 0
     eval_every_steps: int = 0
     eval_episodes: int = 10
+    eval_env: str = ""
     checkpoint_every: int = 100
 
     def __post_init__(self) -> None:
@@ -139,6 +159,32 @@ class Config:
         _check_positive("huber_delta", self.huber_delta)
         if not isinstance(self.double_dqn, bool) or not isinstance(self.prefill, bool):
             raise ConfigError("double_dqn and prefill must be true or false")
+        _check_int("demo_episodes", self.demo_episodes, 0)
+        if not isinstance(self.demonstrator, str) or (
+            self.demonstrator and self.demonstrator.count(":") != 1
+        ):
+            raise ConfigError(
+                f"demonstrator must be 'module:function' or '' (got {self.demonstrator!r})"
+            )
+        if bool(self.demonstrator) != (self.demo_episodes > 0):
+            raise ConfigError(
+                f"demonstrator and demo_episodes go together: a demonstrator needs "
+                f"demo_episodes >= 1 and demo_episodes needs a demonstrator "
+                f"(got demonstrator={self.demonstrator!r}, demo_episodes={self.demo_episodes})"
+            )
+        if (
+            not isinstance(self.demo_margin, int | float)
+            or isinstance(self.demo_margin, bool)
+            or (not math.isfinite(self.demo_margin) or self.demo_margin < 0)
+        ):
+            raise ConfigError(f"demo_margin must be a number >= 0 (got {self.demo_margin!r})")
+        if self.demo_margin > 0 and not self.demo_episodes:
+            raise ConfigError(
+                f"demo_margin={self.demo_margin} needs demonstrations (demonstrator and "
+                f"demo_episodes)"
+            )
+        if not isinstance(self.eval_env, str):
+            raise ConfigError(f"eval_env must be a gymnasium id or '' (got {self.eval_env!r})")
         if not isinstance(self.env, str) or not self.env:
             raise ConfigError(f"env must be a gymnasium environment id (got {self.env!r})")
 
@@ -165,6 +211,18 @@ class Config:
         if unknown:
             raise ConfigError(f"unknown config field(s) {unknown}; allowed: {field_names()}")
         return cls(**d)
+
+
+def load_demonstrator(path: str) -> Callable[[Any], int]:
+    """The scripted policy named by ``Config.demonstrator`` (``"module:function"``)."""
+    module_name, _, name = path.partition(":")
+    try:
+        policy = getattr(importlib.import_module(module_name), name)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"demonstrator {path!r} cannot be loaded ({exc})") from exc
+    if not callable(policy):
+        raise ConfigError(f"demonstrator {path!r} is not a function (got {type(policy).__name__})")
+    return policy
 
 
 def field_names() -> list[str]:
@@ -292,6 +350,9 @@ _BOOK_SOURCES: dict[str, str] = {
     "epsilon_linear_end": "unused without a linear phase",
     "learning_starts": "seed 002 replays once `len(memory) > batch_size`",
     "prefill": "seed 002 has no pre-fill",
+    "demonstrator": "ours (demonstrations); not in the seeds",
+    "demo_episodes": "ours (demonstrations); not in the seeds",
+    "demo_margin": "ours (demonstrations); not in the seeds",
     "train_every": "seed 002 replays every step",
     "explore_hold": "seed 002 draws every random action afresh",
     "action_repeat": "seed 002 acts on every frame",
@@ -301,6 +362,7 @@ _BOOK_SOURCES: dict[str, str] = {
     "checkpoint_every": "ours (resume); not in the seeds",
     "eval_every_steps": "ours (best-weights selection); not in the seeds",
     "eval_episodes": "ours (best-weights selection); not in the seeds",
+    "eval_env": "ours (best-weights selection); not in the seeds",
 }
 
 _NOTEBOOK_SOURCES: dict[str, str] = {
@@ -322,6 +384,9 @@ _NOTEBOOK_SOURCES: dict[str, str] = {
     "epsilon_linear_end": "seed 000 `epsilon_end = 0.05`",
     "learning_starts": "seed 000 replays from the first step (after pre-fill)",
     "prefill": "seed 000 `while agent.memory.numberSamples() <= batch_size`",
+    "demonstrator": "ours (demonstrations); not in the seeds",
+    "demo_episodes": "ours (demonstrations); not in the seeds",
+    "demo_margin": "ours (demonstrations); not in the seeds",
     "train_every": "seed 000 replays every step",
     "explore_hold": "seed 000 draws every random action afresh",
     "action_repeat": "seed 000 acts on every step",
@@ -331,6 +396,7 @@ _NOTEBOOK_SOURCES: dict[str, str] = {
     "checkpoint_every": "ours (resume); not in the seeds",
     "eval_every_steps": "ours (best-weights selection); not in the seeds",
     "eval_episodes": "ours (best-weights selection); not in the seeds",
+    "eval_env": "ours (best-weights selection); not in the seeds",
 }
 
 SOURCES: dict[str, dict[str, str]] = {
@@ -378,6 +444,8 @@ def preset_table() -> str:
                     if len(set(value)) > 1
                     else (f"{len(value)}x{value[0]}")
                 )
+            elif value == "":
+                value = '""'
             cells.append(f"`{value}` ({SOURCES[preset][name]})")
         rows.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(rows)

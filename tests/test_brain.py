@@ -134,3 +134,29 @@ def test_load_errors_name_file_and_mismatch(tmp_path):
     bad.write_bytes(b"not an h5 file")
     with pytest.raises(ConfigError, match="bad.weights.h5"):
         brain.load_weights(bad)
+
+
+DEMOS = dict(demonstrator="dqn_tf.envs.rocket_heuristic:heuristic", demo_episodes=1)
+
+
+@pytest.mark.parametrize("demo", [[True, False], [True, True], [False, False]])
+def test_demo_margin_loss_by_hand(demo):
+    # Q(s) = [[0, 1], [1, 0]], actions [0, 1], margin 1.5; the TD loss is 2 (as above).
+    # Row 0: max(0 + 0, 1 + 1.5) - Q(s0, 0) = 2.5; row 1: max(1 + 1.5, 0 + 0) - Q(s1, 1) = 2.5.
+    # Only demonstration rows count, averaged over the whole batch of 2.
+    brain = make_brain(demo_margin=1.5, **DEMOS)
+    loss = float(brain._train_step(*_tensors(), tf.constant(demo)))
+    assert loss == pytest.approx(2.0 + 2.5 * sum(demo) / 2, rel=1e-6)
+
+
+def test_demo_margin_is_zero_once_the_demonstrated_action_leads():
+    # Q(s) = [[0, 1], [1, 0]] and actions [1, 0]: the demonstrated actions lead by 1, so a
+    # margin of 1 adds nothing; the TD loss is that of the taken actions (targets 1 + 0.5 *
+    # Q_t(s_0, 0) = 2 and 2; Q(s, a) = 1 and 1; errors 1, 1 over 4 entries).
+    brain = make_brain(demo_margin=1.0, **DEMOS)
+    s, _, r, s_, t = _tensors()
+    loss = float(brain._train_step(s, tf.constant([1, 0]), r, s_, t, tf.constant([True, True])))
+    assert loss == pytest.approx((1 + 1) / 4, rel=1e-6)
+    # Without the flags (an ordinary batch) the margin never applies.
+    plain = make_brain(demo_margin=1.0, **DEMOS)
+    assert float(plain._train_step(*_tensors())) == pytest.approx(2.0, rel=1e-6)

@@ -247,3 +247,25 @@ def test_interrupted_cli_run_resumes_to_the_straight_run(tmp_path):
         "train", "--episodes", "2", "--run-dir", str(tmp_path / "none"), "--resume", *common
     )
     assert missing.returncode == 2 and "no checkpoint at" in missing.stderr
+
+
+def test_demonstration_flags_survive_a_resume_and_older_checkpoints_have_none(tmp_path):
+    env = make(tmp_path / "r")
+    env.train(episodes=1, log_every=0)
+    flags = np.arange(env.agent.memory.capacity) % 3 == 0
+    env.agent.memory.demo.assign(flags)
+    path = env.save_checkpoint()
+    resumed = make(tmp_path / "r")
+    resumed.resume()
+    np.testing.assert_array_equal(resumed.agent.memory.demo.numpy(), flags)
+
+    # A checkpoint written before the flags existed: no demonstrations in its memory.
+    with np.load(path) as data:
+        arrays = {name: data[name] for name in data.files if name != "memory/demo"}
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)
+    older = make(tmp_path / "r")
+    older.agent.memory.demo.assign(np.ones_like(flags))  # the restore must clear these
+    older.resume()
+    assert not older.agent.memory.demo.numpy().any()
+    assert older.episode_rewards == env.episode_rewards

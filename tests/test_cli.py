@@ -60,6 +60,7 @@ def test_evaluate_json(trained):
     out = run("evaluate", "--run-dir", str(run_dir), "--episodes", "2", "--seed", "0", "--json")
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert len(result["episodes"]) == 2
+    assert result["env"] == "LunarLander-v3" and "on LunarLander-v3" in out.stdout
     assert result["mean"] == pytest.approx(sum(result["episodes"]) / 2)
     assert "landings" not in result  # LunarLander does not report landings
     again = run("evaluate", "--run-dir", str(run_dir), "--episodes", "2", "--seed", "0", "--json")
@@ -104,3 +105,14 @@ def test_bad_input_is_one_line_without_traceback(args, needle, tmp_path):
     assert "Traceback" not in proc.stderr
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1
+
+
+def test_evaluate_and_replay_judge_a_run_on_its_eval_env_unless_told():
+    from dqn_tf.cli import _judged_game
+    from dqn_tf.presets import get_preset
+
+    variant = get_preset("rocket", env="RocketLanderNearDeck-v0", eval_env="RocketLander-v0")
+    assert _judged_game(variant, None).env == "RocketLander-v0"
+    assert _judged_game(variant, "RocketLanderCurriculum-v0").env == "RocketLanderCurriculum-v0"
+    plain = get_preset("book")
+    assert _judged_game(plain, None) == plain

@@ -262,3 +262,18 @@ def test_training_keeps_the_episodes_that_landed(tmp_path):
     resumed = small_env(tmp_path, env="ToyLander-v0", memory_size=500, epsilon_decay=1.0)
     resumed.resume()
     assert resumed.landed_episodes == truth
+
+
+def test_periodic_evaluations_play_the_eval_env(tmp_path):
+    config = get_preset("book", env="CartPole-v1", eval_env="CartPole-v0", **SMALL)
+    env = Environment(
+        config=config.replace(eval_every_steps=20, eval_episodes=1), seed=0, run_dir=tmp_path
+    )
+    env.train(episodes=2, log_every=0)
+    assert env.evaluations and env.eval_env.spec.id == "CartPole-v0"
+    # A game with other observations or actions cannot judge this agent: refused before
+    # anything is trained or written.
+    odd = config.replace(eval_env="MountainCar-v0")
+    with pytest.raises(ConfigError, match="eval_env 'MountainCar-v0' has observations"):
+        Environment(config=odd, seed=0, run_dir=tmp_path / "odd")
+    assert not (tmp_path / "odd").exists()

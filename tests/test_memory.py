@@ -75,4 +75,55 @@ def test_bad_use_is_reported():
 def test_raw_size_is_the_arrays():
     m = Memory(1000, 8)
     # two float32 state arrays, int32 action, float32 reward, bool flag
-    assert m.nbytes == 1000 * (8 * 4 * 2 + 4 + 4 + 1)
+    assert m.nbytes == 1000 * (8 * 4 * 2 + 4 + 4 + 1 + 1)  # states x2, a, r, terminated, demo
+
+
+def _batch(start, n):
+    i = np.arange(start, start + n)
+    return (
+        np.repeat(i[:, None], 3, axis=1).astype(np.float32),
+        i % 4,
+        i / 10,
+        np.repeat(i[:, None] + 0.5, 3, axis=1),
+        i % 2 == 0,
+    )
+
+
+@pytest.mark.parametrize("before, n", [(0, 3), (2, 4), (1, 12)])
+def test_a_batch_is_stored_as_one_add_at_a_time_would_store_it(before, n):
+    """Wrap-around included, and a batch longer than the memory (12 into 5) keeps its last
+    five transitions in the slots single adds would have left them in."""
+    one_by_one, batched = Memory(5, 3), Memory(5, 3)
+    _fill(one_by_one, before)
+    _fill(one_by_one, n, start=before)
+    _fill(batched, before)
+    batched.add_memories(*_batch(before, n))
+    for variable in ("states", "actions", "rewards", "next_states", "terminated", "index", "size"):
+        np.testing.assert_array_equal(
+            getattr(batched, variable).numpy(), getattr(one_by_one, variable).numpy()
+        )
+    assert len(batched) == min(before + n, 5)
+
+
+def test_a_bad_batch_is_named_and_stores_nothing():
+    m = Memory(5, 3)
+    s, a, r, s_, t = _batch(0, 3)
+    with pytest.raises(ValueError, match=r"states must have shape \(n, 3\)"):
+        m.add_memories(s[:, :2], a, r, s_[:, :2], t)
+    with pytest.raises(ValueError, match="as many actions, rewards and flags as states"):
+        m.add_memories(s, a[:2], r, s_, t)
+    assert len(m) == 0 and int(m.index.numpy()) == 0
+
+
+def test_demonstration_flags_follow_their_transitions():
+    m = Memory(4, 3)
+    m.add_memories(*_batch(0, 3), demo=True)
+    _fill(m, 2, start=3)  # 3 fills slot 3, 4 overwrites slot 0 (a demonstration)
+    np.testing.assert_array_equal(m.demo.numpy(), [False, True, True, False])
+    m.add_memories(*_batch(5, 1))  # an ordinary batch over slot 1
+    np.testing.assert_array_equal(m.demo.numpy(), [False, False, True, False])
+    # Sampled rows carry the flag of their own transition: only transition 2 is one.
+    s, _, _, _, _, demo = (t.numpy() for t in m.sample_graph(64))
+    np.testing.assert_array_equal(demo, s[:, 0] == 2)
+    assert demo.any() and not demo.all()
+    assert len(m.sample(8)) == 5  # the seeds' sample keeps its five arrays

@@ -423,3 +423,52 @@ def test_curriculum_variant_is_its_own_id_and_the_original_is_untouched() -> Non
 def test_bad_start_heights_are_named(bad) -> None:
     with pytest.raises(ValueError, match=r"start_heights must be .* got"):
         RocketLander(start_heights=bad)
+
+
+# ---------------------------------------------------------------------------------------------
+# The named near-deck variant (not the original game)
+# ---------------------------------------------------------------------------------------------
+def test_near_deck_variant_draws_a_coin_then_either_start() -> None:
+    near = 0
+    for seed in range(30):
+        env = gymnasium.make("RocketLanderNearDeck-v0").unwrapped
+        _, captured = _reset_capturing_start(env, seed)
+        rng = np.random.default_rng(seed)
+        if rng.uniform() < 0.5:  # near the deck: six draws in this order
+            near += 1
+            u_x, u_h = rng.uniform(-0.1, 0.1), rng.uniform(2.0, 60.0)
+            u_vx, u_vy = rng.uniform(-3.0, 3.0), rng.uniform(0, 15.0)
+            u_w, u_t = rng.uniform(-0.2, 0.2), rng.uniform(0, 1)
+            deck = rl.H / 20 + rl.SHIP_HEIGHT
+            assert captured["x"] == pytest.approx(rl.W / 2 + rl.W * u_x, abs=1e-4)
+            assert captured["y"] == pytest.approx(deck + rl.LEG_REACH + u_h, abs=1e-4)
+            assert captured["v"] == pytest.approx((u_vx, -u_vy), abs=1e-4)
+            assert captured["w"] == pytest.approx(u_w, abs=1e-5)
+            assert env.throttle == pytest.approx(u_t)
+        else:  # the original start, drawn after the coin
+            u_x, u_v, u_w = rng.uniform(-0.3, 0.3), rng.uniform(0, 0.4), rng.uniform(-1, 1)
+            x0 = rl.W / 2 + rl.W * u_x
+            assert captured["y"] == pytest.approx(0.95 * rl.H, abs=1e-4)
+            assert captured["x"] == pytest.approx(x0, abs=1e-4)
+            vx = -u_v * rl.START_SPEED * (x0 - rl.W / 2) / rl.W
+            assert captured["v"] == pytest.approx((vx, -rl.START_SPEED), abs=1e-4)
+            assert captured["w"] == pytest.approx((1 + rl.INITIAL_RANDOM) * u_w, abs=1e-5)
+            assert env.throttle == 0.0
+    assert 8 <= near <= 22
+
+
+def test_near_deck_variant_is_its_own_id() -> None:
+    assert gymnasium.make("RocketLanderNearDeck-v0").unwrapped.near_deck == 0.5
+    assert gymnasium.make("RocketLander-v0").unwrapped.near_deck == 0.0
+
+
+@pytest.mark.parametrize(
+    "kwargs, needle",
+    [
+        (dict(near_deck=1.5), r"near_deck must be a probability in \[0, 1\], got 1.5"),
+        (dict(near_deck=0.5, start_heights=(0.2, 0.95)), "two different start rules"),
+    ],
+)
+def test_bad_near_deck_is_named(kwargs, needle) -> None:
+    with pytest.raises(ValueError, match=needle):
+        RocketLander(**kwargs)

@@ -18,10 +18,13 @@ __all__ = ["RocketLander"]
 # Registering an id twice makes gymnasium warn ("Overriding environment ..."); the guard keeps
 # re-imports and importlib.reload silent. RocketLanderCurriculum-v0 is not the original game:
 # episodes start anywhere from 0.2 H to the original 0.95 H, the start speed scaled to the
-# height; it has its own name so that RocketLander-v0 stays the original (README, RocketLander).
+# height. RocketLanderNearDeck-v0 is not the original game either: half of its episodes start
+# just above the deck. Each has its own name so that RocketLander-v0 stays the original
+# (README, RocketLander).
 _GAMES = {
     "RocketLander-v0": {},
     "RocketLanderCurriculum-v0": {"start_heights": (0.2, 0.95)},
+    "RocketLanderNearDeck-v0": {"near_deck": 0.5},
 }
 for _id, _kwargs in _GAMES.items():
     if _id not in gymnasium.registry:

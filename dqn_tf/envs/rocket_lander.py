@@ -67,6 +67,13 @@ START_HEIGHT = 800.0
 START_SPEED = 80.0
 START_FRACTION = 0.95  # the rocket starts at START_FRACTION * H
 MIN_START_FRACTION = 0.2  # lowest start of the curriculum variant (well above the deck)
+# Near-deck starts (RocketLanderNearDeck-v0 only; not in the original). Heights are of the hull's
+# bottom above the deck, in world units; the legs reach about 0.5 below the hull.
+NEAR_DECK_HEIGHTS = (2.0, 60.0)
+NEAR_DECK_X = 0.1  # |x0 - W/2| <= NEAR_DECK_X * W: over the deck (which spans 0.12 W each side)
+NEAR_DECK_FALL = 15.0  # initial downward speed up to this (the original starts at 80)
+NEAR_DECK_SIDE = 3.0  # initial horizontal speed within +-this
+NEAR_DECK_SPIN = 0.2  # initial angular velocity within +-this rad/s (the original: 1.4)
 
 # Rocket
 MIN_THROTTLE = 0.4
@@ -82,6 +89,8 @@ THRUSTER_HEIGHT = ROCKET_HEIGHT * 0.86
 
 # Legs
 LEG_LENGTH = ROCKET_WIDTH * 2.2
+# How far the open legs reach below the hull, roughly (it grows a little as they settle).
+LEG_REACH = 1.5
 BASE_ANGLE = -0.27
 SPRING_ANGLE = 0.27
 LEG_AWAY = ROCKET_WIDTH / 2
@@ -153,6 +162,11 @@ class RocketLander(gym.Env):
             0.95 H falling at START_SPEED) or ``(low, high)``: each reset draws the start
             height fraction from ``uniform(low, high)`` and scales the start speed with it.
             Not in the original; ``RocketLanderCurriculum-v0`` registers ``(0.2, 0.95)``.
+        near_deck: probability (default 0: the original game) that a reset starts the rocket
+            close above the deck instead: 2 to 60 units up, over the deck, falling slowly
+            with little spin and a random throttle (the ``NEAR_DECK_*`` constants). Other
+            resets are the original start. Not in the original; ``RocketLanderNearDeck-v0``
+            registers 0.5. Cannot be combined with ``start_heights``.
 
     An episode terminates when the rocket touches the water or a container, touches anything
     with its hull, breaks a leg, leaves the world, or stands on both legs with
@@ -168,6 +182,7 @@ class RocketLander(gym.Env):
         render_mode: str | None = None,
         continuous: bool = False,
         start_heights: tuple[float, float] | None = None,
+        near_deck: float = 0.0,
     ) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(
@@ -182,9 +197,17 @@ class RocketLander(gym.Env):
                     f"{MIN_START_FRACTION} <= low <= high <= {START_FRACTION}, "
                     f"got {start_heights!r}"
                 )
+        if not 0.0 <= near_deck <= 1.0:
+            raise ValueError(f"near_deck must be a probability in [0, 1], got {near_deck!r}")
+        if near_deck > 0 and start_heights is not None:
+            raise ValueError(
+                f"near_deck={near_deck!r} and start_heights={start_heights!r} are two different "
+                f"start rules; give one of them"
+            )
         self.render_mode = render_mode
         self.continuous = continuous
         self.start_heights = start_heights
+        self.near_deck = near_deck
 
         high = np.array([1, 1, 1, 1, 1, 1, 1, np.inf, np.inf, np.inf], dtype=np.float32)
         self.observation_space = spaces.Box(-high, high, dtype=np.float32)
@@ -326,17 +349,23 @@ class RocketLander(gym.Env):
                 )
             )
 
-        # NOT IN THE ORIGINAL, and only in the named curriculum variant
-        # (RocketLanderCurriculum-v0): the start height is drawn from ``start_heights`` and
-        # the start speed scaled with it, so that some episodes start close to the deck.
-        # RocketLander-v0 draws nothing here and starts at 0.95 H and START_SPEED.
+        # NOT IN THE ORIGINAL, and only in the named variants. RocketLanderCurriculum-v0 draws
+        # the start height from ``start_heights`` and scales the start speed with it.
+        # RocketLanderNearDeck-v0 starts a ``near_deck`` share of its episodes just above the
+        # deck, where random play sometimes touches down gently, so that landings reach the
+        # replay memory. RocketLander-v0 draws nothing here and starts at 0.95 H and START_SPEED.
         fraction = START_FRACTION
         if self.start_heights is not None:
             fraction = float(self.np_random.uniform(*self.start_heights))
         start_speed = START_SPEED * fraction / START_FRACTION
-        # DEVIATION: the original drew x0 (and the angular velocity) from numpy's global RNG.
-        initial_x = W / 2 + W * self.np_random.uniform(-0.3, 0.3)
-        initial_y = H * fraction
+        near_deck = self.near_deck > 0 and float(self.np_random.uniform()) < self.near_deck
+        if near_deck:
+            initial_x = W / 2 + W * self.np_random.uniform(-NEAR_DECK_X, NEAR_DECK_X)
+            initial_y = self.shipheight + LEG_REACH + self.np_random.uniform(*NEAR_DECK_HEIGHTS)
+        else:
+            # DEVIATION: the original drew x0 (and the angular velocity) from numpy's global RNG.
+            initial_x = W / 2 + W * self.np_random.uniform(-0.3, 0.3)
+            initial_y = H * fraction
         self.lander = self.world.CreateDynamicBody(
             position=(initial_x, initial_y),
             angle=0.0,
@@ -418,12 +447,21 @@ class RocketLander(gym.Env):
             leg.joint2 = self.world.CreateJoint(distance)
             self.legs.append(leg)
 
-        # DEVIATION (angular velocity): np_random instead of numpy's global generator.
-        self.lander.linearVelocity = (
-            -self.np_random.uniform(0, INITIAL_RANDOM) * start_speed * (initial_x - W / 2) / W,
-            -start_speed,
-        )
-        self.lander.angularVelocity = (1 + INITIAL_RANDOM) * self.np_random.uniform(-1, 1)
+        if near_deck:
+            self.lander.linearVelocity = (
+                self.np_random.uniform(-NEAR_DECK_SIDE, NEAR_DECK_SIDE),
+                -self.np_random.uniform(0, NEAR_DECK_FALL),
+            )
+            self.lander.angularVelocity = self.np_random.uniform(-NEAR_DECK_SPIN, NEAR_DECK_SPIN)
+            # A braking rocket arrives with its throttle anywhere; the observation shows it.
+            self.throttle = float(self.np_random.uniform(0, 1))
+        else:
+            # DEVIATION (angular velocity): np_random instead of numpy's global generator.
+            self.lander.linearVelocity = (
+                -self.np_random.uniform(0, INITIAL_RANDOM) * start_speed * (initial_x - W / 2) / W,
+                -start_speed,
+            )
+            self.lander.angularVelocity = (1 + INITIAL_RANDOM) * self.np_random.uniform(-1, 1)
 
         noop: Any = np.zeros(3, dtype=np.float32) if self.continuous else NOOP_DISCRETE
         obs, _, _, _, info = self.step(noop)

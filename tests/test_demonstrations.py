@@ -1,0 +1,91 @@
+"""Demonstrations: a scripted policy's episodes stored in the replay memory before learning."""
+
+import numpy as np
+import pytest
+
+from dqn_tf.environment import Environment
+from dqn_tf.envs.rocket_heuristic import heuristic
+from dqn_tf.games import make_env
+from dqn_tf.presets import ConfigError, get_preset, load_demonstrator
+
+HEURISTIC = "dqn_tf.envs.rocket_heuristic:heuristic"
+# Acting on every step keeps the count simple: one stored transition per game step.
+SMALL = dict(
+    memory_size=5_000, action_repeat=1, eval_every_steps=0, summary_every=100,
+    hidden=(32, 32), batch_size=32, max_episode_steps=200,
+    demonstrator=HEURISTIC, demo_episodes=2,
+)  # fmt: skip
+
+
+def make(run_dir, seed=5):
+    return Environment(config=get_preset("rocket", **SMALL), seed=seed, run_dir=run_dir)
+
+
+def test_demonstrations_are_the_heuristics_episodes_and_are_stored_once(tmp_path, capsys):
+    # The demonstrator's two episodes played by hand: first reset seeded by the run's seed,
+    # the second continuing the game's generator, as the run's own episodes do; each cut at
+    # max_episode_steps, as the run's episodes are.
+    game = make_env("RocketLander-v0")
+    states, actions, rewards = [], [], []
+    for episode in range(2):
+        s, _ = game.reset(seed=5 if episode == 0 else None)
+        done, steps = False, 0
+        while not done and steps < 200:
+            a = heuristic(s)
+            states.append(s)
+            actions.append(a)
+            s, r, terminated, truncated, _ = game.step(a)
+            rewards.append(r)
+            done, steps = terminated or truncated, steps + 1
+    n = len(actions)
+
+    env = make(tmp_path / "run")
+    env.train(episodes=1, log_every=1)
+    assert (
+        f"demonstrations: 2/2 episodes of {HEURISTIC}, {n} transitions" in capsys.readouterr().out
+    )
+    assert env.prefill_steps == n
+    assert len(env.agent.memory) == n + env.total_steps
+    memory_states, memory_actions, memory_rewards, _, _ = env.agent.memory.recall_memories()
+    np.testing.assert_array_equal(memory_states[:n], np.array(states, np.float32))
+    np.testing.assert_array_equal(memory_actions[:n], actions)
+    np.testing.assert_allclose(memory_rewards[:n], rewards, rtol=1e-6)
+    # Flagged as demonstrations (for the margin loss); the run's own transitions are not.
+    flags = env.agent.memory.demo.numpy()[: len(env.agent.memory)]
+    assert flags[:n].all() and not flags[n:].any()
+
+    # A resumed run brings its memory back from the checkpoint and adds no demonstrations.
+    later = make(tmp_path / "run")
+    later.resume()
+    before = len(later.agent.memory)
+    later.train(epsilon=None, episodes=1, log_every=0)
+    assert later.prefill_steps == n
+    assert len(later.agent.memory) == before + (later.total_steps - env.total_steps)
+
+
+@pytest.mark.parametrize(
+    "changes, needle",
+    [
+        (dict(demonstrator=HEURISTIC), "demonstrator and demo_episodes go together"),
+        (dict(demo_episodes=3), "demonstrator and demo_episodes go together"),
+        (
+            dict(demonstrator="heuristic", demo_episodes=3),
+            "'module:function' or '' (got 'heuristic')",
+        ),
+        (dict(demo_episodes=-1), "demo_episodes must be an integer >= 0 (got -1)"),
+    ],
+)
+def test_bad_demonstration_settings_are_named(changes, needle):
+    with pytest.raises(ConfigError) as err:
+        get_preset("rocket", **changes)
+    assert needle in str(err.value)
+
+
+def test_a_demonstrator_that_cannot_be_loaded_is_named():
+    with pytest.raises(ConfigError, match="demonstrator 'no_such_module:f' cannot be loaded"):
+        load_demonstrator("no_such_module:f")
+    with pytest.raises(ConfigError, match="'dqn_tf.envs.rocket_heuristic:nothing' cannot be"):
+        load_demonstrator("dqn_tf.envs.rocket_heuristic:nothing")
+    with pytest.raises(ConfigError, match="is not a function"):
+        load_demonstrator("dqn_tf.envs.rocket_heuristic:ROCKET_MASS")
+    assert load_demonstrator(HEURISTIC) is heuristic
