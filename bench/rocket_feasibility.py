@@ -104,13 +104,16 @@ def agent_run(run_dir: Path, weights: str, episodes: int) -> dict[str, Any]:
     from dqn_tf.environment import BEST_WEIGHTS_FILE, WEIGHTS_FILE, Environment
 
     config, _ = _load_run(run_dir)
-    config = config.replace(env="RocketLander-v0")  # a curriculum run is measured on the game
+    # A run trained on a named variant is measured on the original game.
+    config = config.replace(env="RocketLander-v0", eval_env="")
     env = Environment(config=config, seed=0, run_dir=run_dir, summaries=False)
     env.agent.load_weights(run_dir / (BEST_WEIGHTS_FILE if weights == "best" else WEIGHTS_FILE))
     game = env.env.unwrapped
     stopped = landed = 0
+    landed_by_spin = [0] * len(SPIN_BINS)
     for seed in range(episodes):
         obs, _ = env.env.reset(seed=seed)
+        omega0 = abs(float(obs[9]))
         has_stopped = False
         while True:
             obs, _, terminated, truncated, info = env.env.step(env.agent.act(obs, 0.0))
@@ -120,8 +123,18 @@ def agent_run(run_dir: Path, weights: str, episodes: int) -> dict[str, Any]:
                 has_stopped = True
         stopped += has_stopped
         landed += bool(info.get("landed"))
+        for i, (lo, hi) in enumerate(SPIN_BINS):
+            landed_by_spin[i] += bool(info.get("landed")) and lo <= omega0 < hi
     env.close()
-    return {"run_dir": str(run_dir), "weights": weights, "stopped": stopped, "landed": landed}
+    return {
+        "run_dir": str(run_dir),
+        "weights": weights,
+        "stopped": stopped,
+        "landed": landed,
+        "landed_by_initial_spin": [
+            {"omega0": list(b), "landed": n} for b, n in zip(SPIN_BINS, landed_by_spin, strict=True)
+        ],
+    }
 
 
 def main() -> None:
@@ -214,7 +227,12 @@ def main() -> None:
         agent = report["agent"]
         print(
             f"greedy agent of {agent['run_dir']} ({agent['weights']} weights), same starts: "
-            f"{agent['stopped']} stop above the deck, {agent['landed']} land"
+            f"{agent['stopped']} stop above the deck, {agent['landed']} land ("
+            + ", ".join(
+                f"{g['landed']} with |omega0| in [{g['omega0'][0]}, {g['omega0'][1]})"
+                for g in agent["landed_by_initial_spin"]
+            )
+            + ")"
         )
 
 

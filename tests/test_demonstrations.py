@@ -12,7 +12,7 @@ HEURISTIC = "dqn_tf.envs.rocket_heuristic:heuristic"
 # Acting on every step keeps the count simple: one stored transition per game step.
 SMALL = dict(
     memory_size=5_000, action_repeat=1, eval_every_steps=0, summary_every=100,
-    hidden=(32, 32), batch_size=32, max_episode_steps=200,
+    hidden=(32, 32), batch_size=32, max_episode_steps=200, env="RocketLander-v0", eval_env="",
     demonstrator=HEURISTIC, demo_episodes=2,
 )  # fmt: skip
 
@@ -77,7 +77,7 @@ def test_demonstrations_are_the_heuristics_episodes_and_are_stored_once(tmp_path
 )
 def test_bad_demonstration_settings_are_named(changes, needle):
     with pytest.raises(ConfigError) as err:
-        get_preset("rocket", **changes)
+        get_preset("book", **changes)
     assert needle in str(err.value)
 
 

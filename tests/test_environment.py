@@ -208,7 +208,7 @@ def test_periodic_evaluation_counts_landings_where_the_game_reports_them(tmp_pat
         batch_size=16,
         eval_every_steps=100,
         eval_episodes=2,
-        action_repeat=4,
+        demo_episodes=2,
     )
     env = Environment(config=config, seed=0, run_dir=tmp_path / "rocket", summaries=False)
     env.train(episodes=1, log_every=0)
