@@ -2,10 +2,11 @@
 
 The seeds keep a ``deque`` of tuples of numpy arrays: every stored transition costs several
 Python objects (hundreds of bytes) and sampling it means converting a list of tuples back into
-arrays on every update. Here the memory is five preallocated arrays, held in ``tf.Variable``s so
-that a training loop running inside a TensorFlow graph can write to them (in place, by
-scatter) and gather batches from them without leaving the graph. The book's API is kept:
-``add_memory``, ``recall_memories`` and ``len()``, plus ``sample(n)`` as both seeds sample.
+arrays on every update. Here the memory is preallocated arrays (one per field), held in
+``tf.Variable``s so that a training loop running inside a TensorFlow graph can write to them
+(in place, by scatter) and gather batches from them without leaving the graph. The book's
+API is kept: ``add_memory``, ``recall_memories`` and ``len()``, plus ``sample(n)`` as both
+seeds sample.
 
 Deviation from both seeds (listed in the README): the flag stored is gymnasium's
 ``terminated``, not ``done``. An episode cut by the time limit (``truncated``) is not a terminal
