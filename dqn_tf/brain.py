@@ -139,13 +139,16 @@ class Brain:
         Like both seeds, the regression target is the online net's own prediction with the
         taken action's entry replaced by the TD target, and the loss is averaged over all
         ``B * nA`` entries (the untaken ones contribute zero error), so the reported loss
-        equals the seeds'.
+        equals the seeds' (without demonstrations).
 
         With ``config.demo_margin > 0``, the transitions flagged in ``demo`` (demonstrations)
-        add DQfD's large-margin loss (Hester et al. 2018), averaged over the batch:
-        ``max_a [Q(s, a) + margin * (a != a_demo)] - Q(s, a_demo)``. It is zero once the
-        demonstrated action leads every other by the margin, so the greedy policy copies the
-        demonstrator where it has shown the way, while TD learning goes on everywhere.
+        add DQfD's large-margin loss (Hester et al. 2018), averaged over the ``B`` rows of
+        the batch: ``max_a [Q(s, a) + margin * (a != a_demo)] - Q(s, a_demo)``. It is zero
+        once the demonstrated action leads every other by the margin, so the greedy policy
+        copies the demonstrator where it has shown the way, while TD learning goes on
+        everywhere. Since the TD term is averaged over ``B * nA`` entries, the margin term
+        weighs about ``nA`` times what DQfD's weight of 1 would give it; the returned (and
+        summarised) loss is the sum of both.
         """
         target = tf.stop_gradient(self.td_targets(r, s_, terminated))
         a = tf.cast(a, tf.int32)

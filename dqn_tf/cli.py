@@ -132,7 +132,9 @@ def _judged_game(config: Any, env: str | None) -> Any:
     """The run's config set to play ``--env``, else its ``eval_env``, else its own game
     (a run trained on a named variant is judged on the original)."""
     game = env or config.eval_env
-    return config.replace(env=game) if game else config
+    # eval_env is spent: the game chosen here is the one played, and a mismatch with the
+    # saved network is reported as such when the weights are loaded.
+    return config.replace(env=game, eval_env="") if game else config
 
 
 def cmd_evaluate(args: argparse.Namespace) -> dict[str, Any]:

@@ -247,7 +247,15 @@ class Environment:
         if trainable:
             self.save_config()
             if self.config.demo_episodes and len(self.agent.memory) == 0:
-                self._demonstrate(log=bool(log_every))
+                try:
+                    self._demonstrate(log=bool(log_every))
+                except KeyboardInterrupt as exc:
+                    # Nothing is trained yet and a checkpoint of half the demonstrations
+                    # would resume into another run than the straight one: say so instead.
+                    raise KeyboardInterrupt(
+                        "interrupted while storing demonstrations, before any training: "
+                        "there is nothing to resume; start the run again (without --resume)"
+                    ) from exc
             if self.config.prefill:
                 self._prefill()
 

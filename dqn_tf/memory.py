@@ -143,10 +143,16 @@ class Memory:
         the last ``capacity`` transitions are kept, as one at a time would leave them.
         ``demo`` marks them all as demonstrations.
         """
+        if len(s) == 0 and len(s_) == 0 and len(a) == len(r) == len(terminated) == 0:
+            return
         s = np.asarray(s, np.float32).reshape(len(s), -1)
         s_ = np.asarray(s_, np.float32).reshape(len(s_), -1)
         a, r, terminated = (np.asarray(v).reshape(-1) for v in (a, r, terminated))
         n = len(s)
+        if not np.issubdtype(a.dtype, np.integer):
+            raise ValueError(f"actions must be integers (got dtype {a.dtype}: {a[:3]!r}...)")
+        if terminated.dtype != np.bool_:
+            raise ValueError(f"terminated must be booleans (got dtype {terminated.dtype})")
         if s.shape != (n, self.state_size) or s_.shape != (n, self.state_size):
             raise ValueError(
                 f"states must have shape (n, {self.state_size}) (got {s.shape} and {s_.shape})"
@@ -156,8 +162,6 @@ class Memory:
                 f"a batch needs as many actions, rewards and flags as states ({n}); "
                 f"got {len(a)}, {len(r)} and {len(terminated)}"
             )
-        if n == 0:
-            return
         start = int(self.index.numpy())
         keep = min(n, self.capacity)  # a slot written twice keeps the later transition
         rows = slice(n - keep, n)

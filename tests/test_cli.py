@@ -114,5 +114,6 @@ def test_evaluate_and_replay_judge_a_run_on_its_eval_env_unless_told():
     variant = get_preset("rocket", env="RocketLanderNearDeck-v0", eval_env="RocketLander-v0")
     assert _judged_game(variant, None).env == "RocketLander-v0"
     assert _judged_game(variant, "RocketLanderCurriculum-v0").env == "RocketLanderCurriculum-v0"
+    assert _judged_game(variant, None).eval_env == ""
     plain = get_preset("book")
     assert _judged_game(plain, None) == plain

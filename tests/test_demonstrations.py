@@ -89,3 +89,17 @@ def test_a_demonstrator_that_cannot_be_loaded_is_named():
     with pytest.raises(ConfigError, match="is not a function"):
         load_demonstrator("dqn_tf.envs.rocket_heuristic:ROCKET_MASS")
     assert load_demonstrator(HEURISTIC) is heuristic
+
+
+def test_an_interrupt_during_the_demonstrations_says_there_is_nothing_to_resume(
+    tmp_path, monkeypatch
+):
+    env = make(tmp_path / "run")
+
+    def interrupted(_observation):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("dqn_tf.envs.rocket_heuristic.heuristic", interrupted)
+    with pytest.raises(KeyboardInterrupt, match="nothing to resume; start the run again"):
+        env.train(episodes=1, log_every=0)
+    assert not env.checkpoint_path.exists()

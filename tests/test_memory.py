@@ -112,6 +112,11 @@ def test_a_bad_batch_is_named_and_stores_nothing():
         m.add_memories(s[:, :2], a, r, s_[:, :2], t)
     with pytest.raises(ValueError, match="as many actions, rewards and flags as states"):
         m.add_memories(s, a[:2], r, s_, t)
+    with pytest.raises(ValueError, match="actions must be integers"):
+        m.add_memories(s, a + 0.7, r, s_, t)
+    with pytest.raises(ValueError, match="terminated must be booleans"):
+        m.add_memories(s, a, r, s_, t.astype(float))
+    m.add_memories(np.zeros((0, 3)), [], [], np.zeros((0, 3)), [])  # an empty batch: nothing
     assert len(m) == 0 and int(m.index.numpy()) == 0
 
 

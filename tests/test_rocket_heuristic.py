@@ -64,12 +64,12 @@ def test_each_phase_picks_the_hand_worked_action():
     assert rh.heuristic(obs(height=100, vy=-30, throttle=1.0, gimbal=0.4, omega=0.5)) == rh.SIDE_NEG
     # ... and turning within OMEGA_TOL, nothing is left to do: full throttle holds itself.
     assert rh.heuristic(obs(height=100, vy=-30, throttle=1.0, gimbal=0.016, omega=0.02)) == rh.NOOP
-    # Phase 3, 1.5 units above the deck (with LEG_REACH), falling at the touchdown speed
-    # 1.5 units/s: the wanted power is exactly g / thrust, below MIN_THROTTLE, so the
-    # throttle goes down.
+    # Phase 3, legs 1.5 units above the deck: the target speed is -(1.5 + 0.3 * 1.5) = -1.95.
+    # Falling at 1.5 units/s: wanted accel 2 * (-1.95 + 1.5) = -0.9, power (10 - 0.9) / 24.39
+    # = 0.373, below MIN_THROTTLE: the wanted throttle is 0, so the throttle goes down.
     h = 1.5 + rh.LEG_REACH
     assert rh.heuristic(obs(height=h, vy=-1.5, throttle=0.3)) == rh.THROTTLE_DOWN
-    # Falling 10 units/s too fast there: wanted accel 20, power (20 + 10) / 24.39 > 1: up.
+    # Falling at 11.5: wanted accel 2 * (-1.95 + 11.5) = 19.1, power 29.1 / 24.39 > 1: up.
     assert rh.heuristic(obs(height=h, vy=-11.5, throttle=0.3)) == rh.THROTTLE_UP
     # Phase 3 upright and level, but turning: the side thruster opposes the turn.
     assert rh.heuristic(obs(height=h, vy=-1.5, omega=0.2)) == rh.SIDE_NEG

@@ -21,8 +21,9 @@ start stops an upright rocket only about 20 units above the deck (README, feasib
    follows a target descent speed that shrinks with the height, down to a gentle touchdown;
    on the deck the engine is cut.
 
-Spin is what it cannot handle: a start spinning faster than about 0.3 rad/s is still turning
-when the braking phase ends, and the rocket falls tilted. Measured landing rates are in the
+Spin is what it cannot handle: every start it lands spins slower than 0.2 rad/s (measured on
+seeds 0-99); a faster one is still turning when the braking phase ends, and the rocket falls
+tilted. Measured landing rates are in the
 README (RocketLander).
 """
 
