@@ -314,7 +314,9 @@ _OVERRIDES: dict[str, dict[str, Any]] = {
         "loss": "huber",
         "learning_rate": 5e-4,
         "batch_size": 128,
-        "memory_size": 300_000,
+        # Room for the ~125,000 demonstration transitions and the 250,000 decisions of a
+        # 1,000,000-step run: no demonstration is overwritten (DQfD keeps them for good).
+        "memory_size": 450_000,
         # Counted in decisions of 4 game steps: a sync every 4,000 game steps and a linear
         # epsilon phase of 100,000 game steps, from 0.2: the demonstrations already show
         # what to do, so exploration starts low.
