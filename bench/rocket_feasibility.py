@@ -78,6 +78,15 @@ def brake(env: gym.Env, seed: int) -> dict[str, float | bool]:
     return out
 
 
+def by_initial_spin(records: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    """How many records have ``key`` true, per bin of the initial spin |omega0|."""
+    out = []
+    for lo, hi in SPIN_BINS:
+        group = [r for r in records if lo <= r["omega0"] < hi]
+        out.append({"omega0": [lo, hi], "starts": len(group), key: sum(r[key] for r in group)})
+    return out
+
+
 def heuristic_landings(env: gym.Env, episodes: int, repeat: int) -> list[dict[str, Any]]:
     """The heuristic from ``reset(seed=0..episodes-1)``, deciding every ``repeat`` steps."""
     results = []
@@ -109,8 +118,7 @@ def agent_run(run_dir: Path, weights: str, episodes: int) -> dict[str, Any]:
     env = Environment(config=config, seed=0, run_dir=run_dir, summaries=False)
     env.agent.load_weights(run_dir / (BEST_WEIGHTS_FILE if weights == "best" else WEIGHTS_FILE))
     game = env.env.unwrapped
-    stopped = landed = 0
-    landed_by_spin = [0] * len(SPIN_BINS)
+    records = []
     for seed in range(episodes):
         obs, _ = env.env.reset(seed=seed)
         omega0 = abs(float(obs[9]))
@@ -121,19 +129,16 @@ def agent_run(run_dir: Path, weights: str, episodes: int) -> dict[str, Any]:
                 break
             if not has_stopped and game.lander.linearVelocity.y >= 0:
                 has_stopped = True
-        stopped += has_stopped
-        landed += bool(info.get("landed"))
-        for i, (lo, hi) in enumerate(SPIN_BINS):
-            landed_by_spin[i] += bool(info.get("landed")) and lo <= omega0 < hi
+        records.append(
+            {"omega0": omega0, "stopped": has_stopped, "landed": bool(info.get("landed"))}
+        )
     env.close()
     return {
         "run_dir": str(run_dir),
         "weights": weights,
-        "stopped": stopped,
-        "landed": landed,
-        "landed_by_initial_spin": [
-            {"omega0": list(b), "landed": n} for b, n in zip(SPIN_BINS, landed_by_spin, strict=True)
-        ],
+        "stopped": sum(r["stopped"] for r in records),
+        "landed": sum(r["landed"] for r in records),
+        "landed_by_initial_spin": by_initial_spin(records, "landed"),
     }
 
 
@@ -157,25 +162,15 @@ def main() -> None:
     decels = [
         r["upright_full_throttle_decel"] for r in results if "upright_full_throttle_decel" in r
     ]
-    by_spin = []
-    for lo, hi in SPIN_BINS:
-        group = [r for r in results if lo <= r["omega0"] < hi]
-        by_spin.append(
-            {"omega0": [lo, hi], "starts": len(group), "stopped": sum(r["stopped"] for r in group)}
-        )
-    heuristic_report = []
-    for repeat, runs in controller.items():
-        groups = [[r for r in runs if lo <= r["omega0"] < hi] for lo, hi in SPIN_BINS]
-        heuristic_report.append(
-            {
-                "repeat": repeat,
-                "landed": sum(r["landed"] for r in runs),
-                "by_initial_spin": [
-                    {"omega0": list(b), "starts": len(g), "landed": sum(r["landed"] for r in g)}
-                    for b, g in zip(SPIN_BINS, groups, strict=True)
-                ],
-            }
-        )
+    by_spin = by_initial_spin(results, "stopped")
+    heuristic_report = [
+        {
+            "repeat": repeat,
+            "landed": sum(r["landed"] for r in runs),
+            "by_initial_spin": by_initial_spin(runs, "landed"),
+        }
+        for repeat, runs in controller.items()
+    ]
     report = {
         "command": f"python bench/rocket_feasibility.py --episodes {args.episodes} "
         f"--repeat {' '.join(map(str, args.repeat))}",
@@ -188,7 +183,7 @@ def main() -> None:
         "upright_full_throttle_decel": float(np.mean(decels)) if decels else None,
         "heuristic": heuristic_report,
         "rocket_height": rl.ROCKET_HEIGHT,
-        "start_height_above_deck": 0.95 * rl.H - rl.H / 20 - rl.SHIP_HEIGHT,
+        "start_height_above_deck": 0.95 * rl.H - rl.DECK_Y,
     }
     if args.run_dir is not None:
         report["command"] += f" --run-dir {args.run_dir} --weights {args.weights}"

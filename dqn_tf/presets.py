@@ -172,12 +172,7 @@ class Config:
                 f"demo_episodes >= 1 and demo_episodes needs a demonstrator "
                 f"(got demonstrator={self.demonstrator!r}, demo_episodes={self.demo_episodes})"
             )
-        if (
-            not isinstance(self.demo_margin, int | float)
-            or isinstance(self.demo_margin, bool)
-            or (not math.isfinite(self.demo_margin) or self.demo_margin < 0)
-        ):
-            raise ConfigError(f"demo_margin must be a number >= 0 (got {self.demo_margin!r})")
+        _check_positive("demo_margin", self.demo_margin, zero_allowed=True)
         if self.demo_margin > 0 and not self.demo_episodes:
             raise ConfigError(
                 f"demo_margin={self.demo_margin} needs demonstrations (demonstrator and "
@@ -243,14 +238,16 @@ def _check_unit(name: str, value: Any) -> None:
         raise ConfigError(f"{name} must be a number in [0, 1] (got {value!r})")
 
 
-def _check_positive(name: str, value: Any) -> None:
+def _check_positive(name: str, value: Any, zero_allowed: bool = False) -> None:
     if (
         not isinstance(value, int | float)
         or isinstance(value, bool)
         or not math.isfinite(value)
-        or value <= 0
+        or value < 0
+        or (value == 0 and not zero_allowed)
     ):
-        raise ConfigError(f"{name} must be a positive number (got {value!r})")
+        wanted = "a number >= 0" if zero_allowed else "a positive number"
+        raise ConfigError(f"{name} must be {wanted} (got {value!r})")
 
 
 def _check_choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:

@@ -73,6 +73,8 @@ def test_demonstrations_are_the_heuristics_episodes_and_are_stored_once(tmp_path
             "'module:function' or '' (got 'heuristic')",
         ),
         (dict(demo_episodes=-1), "demo_episodes must be an integer >= 0 (got -1)"),
+        (dict(demo_margin=-0.5), "demo_margin must be a number >= 0 (got -0.5)"),
+        (dict(demo_margin=float("nan")), "demo_margin must be a number >= 0 (got nan)"),
     ],
 )
 def test_bad_demonstration_settings_are_named(changes, needle):

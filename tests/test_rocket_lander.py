@@ -439,7 +439,8 @@ def test_near_deck_variant_draws_a_coin_then_either_start() -> None:
             u_x, u_h = rng.uniform(-0.1, 0.1), rng.uniform(2.0, 60.0)
             u_vx, u_vy = rng.uniform(-3.0, 3.0), rng.uniform(0, 15.0)
             u_w, u_t = rng.uniform(-0.2, 0.2), rng.uniform(0, 1)
-            deck = rl.H / 20 + rl.SHIP_HEIGHT
+            deck = env.shipheight
+            assert deck == pytest.approx(rl.DECK_Y)
             assert captured["x"] == pytest.approx(rl.W / 2 + rl.W * u_x, abs=1e-4)
             assert captured["y"] == pytest.approx(deck + rl.LEG_REACH + u_h, abs=1e-4)
             assert captured["v"] == pytest.approx((u_vx, -u_vy), abs=1e-4)

@@ -34,21 +34,21 @@ import math
 import numpy as np
 
 from dqn_tf.envs.rocket_lander import (
+    DECK_Y,
     GIMBAL_THRESHOLD,
     LEG_REACH,
     MAIN_ENGINE_POWER,
     MIN_THROTTLE,
-    SHIP_HEIGHT,
     START_SPEED,
     H,
     W,
+    engine_power,
 )
 
 # Rocket body plus both legs at density 1 (Box2D's masses; tests/test_rocket_heuristic.py).
 ROCKET_MASS = 22.96
 THRUST_ACCEL = MAIN_ENGINE_POWER / ROCKET_MASS  # units/s^2 at full power (gravity is 10)
 GRAVITY = 10.0
-DECK_Y = H / 20 + SHIP_HEIGHT
 
 # Discrete actions (see rocket_lander): the heuristic returns one of these.
 GIMBAL_LEFT, GIMBAL_RIGHT, THROTTLE_UP, THROTTLE_DOWN, SIDE_NEG, SIDE_POS, NOOP = range(7)
@@ -85,7 +85,7 @@ def heuristic(s: np.ndarray) -> int:
     throttle = (s[5] + 1) / 2
     gimbal = s[6] * GIMBAL_THRESHOLD
     vx, vy, omega = s[7] * START_SPEED, s[8] * START_SPEED, s[9]
-    power = 0.0 if throttle <= 0 else MIN_THROTTLE + throttle * (1 - MIN_THROTTLE)
+    power = engine_power(throttle)
 
     if vy < -FAST and throttle < 1.0:  # phase 1: nothing else matters until braking is full
         return THROTTLE_UP

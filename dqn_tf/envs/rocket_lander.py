@@ -104,6 +104,7 @@ VIEWPORT_W = 500
 VIEWPORT_H = 720
 H = 1.1 * START_HEIGHT * SCALE_S
 W = float(VIEWPORT_W) / VIEWPORT_H * H
+DECK_Y = H / 20 + SHIP_HEIGHT  # the deck's height (terrain plus ship), the env's shipheight
 PIXELS_PER_UNIT = VIEWPORT_H / H
 
 # Smoke, for visuals only (in steps)
@@ -147,6 +148,13 @@ class _ContactDetector(contactListener):
         for leg in self.env.legs:
             if leg in bodies:
                 leg.ground_contact = False
+
+
+def engine_power(throttle: float) -> float:
+    """The main engine's power for a throttle in [0, 1]: off at 0, else MIN_THROTTLE to 1."""
+    if throttle == 0.0:
+        return 0.0
+    return MIN_THROTTLE + throttle * (1 - MIN_THROTTLE)
 
 
 class RocketLander(gym.Env):
@@ -513,10 +521,7 @@ class RocketLander(gym.Env):
 
         self.gimbal = min(max(self.gimbal, -GIMBAL_THRESHOLD), GIMBAL_THRESHOLD)
         self.throttle = min(max(self.throttle, 0.0), 1.0)
-        if self.throttle == 0.0:
-            self.power = 0.0
-        else:
-            self.power = MIN_THROTTLE + self.throttle * (1 - MIN_THROTTLE)
+        self.power = engine_power(self.throttle)
 
         lander = self.lander
         angle = lander.angle
