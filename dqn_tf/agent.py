@@ -19,11 +19,11 @@ import os
 from pathlib import Path
 
 import numpy as np
-import tensorflow as tf
 
 from dqn_tf.brain import Architecture, Brain
 from dqn_tf.memory import Memory
 from dqn_tf.presets import Config
+from dqn_tf.quiet import tf  # TensorFlow without its start-up noise
 
 
 class Agent:

@@ -15,12 +15,11 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-import keras
 import numpy as np
-import tensorflow as tf
 
 from dqn_tf.files import atomic_path
 from dqn_tf.presets import Config, ConfigError
+from dqn_tf.quiet import keras, tf  # TensorFlow without its start-up noise
 
 # A user-supplied architecture, as the book's ``neural_architecture`` argument: given the
 # input tensor and the number of actions it returns the Q-value output tensor.

@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import tensorflow as tf
 
 from dqn_tf.agent import Agent
 from dqn_tf.brain import Architecture
@@ -37,6 +36,7 @@ from dqn_tf.files import atomic_path
 from dqn_tf.games import make_env
 from dqn_tf.loop import LEARN, NONE, STORE, EpisodeRunner
 from dqn_tf.presets import Config, ConfigError, get_preset, load_demonstrator
+from dqn_tf.quiet import tf  # TensorFlow without its start-up noise
 from dqn_tf.seeding import set_global_seeds
 
 WEIGHTS_FILE = "weights.weights.h5"

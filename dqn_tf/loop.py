@@ -17,9 +17,9 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
-import tensorflow as tf
 
 from dqn_tf.agent import Agent
+from dqn_tf.quiet import tf  # TensorFlow without its start-up noise
 
 # What the loop does with each transition.
 LEARN = "learn"  # store it and learn (observe_graph): training

@@ -16,7 +16,8 @@ state, so its last transition still bootstraps from the next state's value.
 from __future__ import annotations
 
 import numpy as np
-import tensorflow as tf
+
+from dqn_tf.quiet import tf  # TensorFlow without its start-up noise
 
 
 class Memory:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import random
 
-import keras
 import numpy as np
-import tensorflow as tf
+
+from dqn_tf.quiet import keras, tf  # TensorFlow without its start-up noise
 
 _determinism_on = False
 
