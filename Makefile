@@ -12,7 +12,7 @@ install:
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[test]"
-	@$(PY) -c "import tensorflow as tf, gymnasium, keras; print('installed: tensorflow', tf.__version__, '| keras', keras.__version__, '| gymnasium', gymnasium.__version__)"
+	@$(PY) -c "from dqn_tf.quiet import keras, tf; import gymnasium; print('installed: tensorflow', tf.__version__, '| keras', keras.__version__, '| gymnasium', gymnasium.__version__)"
 
 lint:
 	$(PY) -m ruff check dqn_tf tests bench notebooks

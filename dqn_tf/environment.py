@@ -486,6 +486,10 @@ class Environment:
             self.resume()
         elif self.weights_path.is_file():
             self.agent.load_weights(self.weights_path)
+            # The weights are trained, so the linear exploration phase (seed 000, fast) is
+            # over: a step counter back at 0 would restart it at epsilon_start and override
+            # the book's low incremental epsilon on the first step.
+            self.agent.steps.assign(max(self.config.epsilon_linear_steps, 0))
             print(
                 f"No checkpoint in {self.run_dir}: weights only, the memory starts empty "
                 f"(the book's cold restart)",

@@ -167,6 +167,19 @@ def test_incremental_starts_with_a_full_memory(tmp_path, capsys):
     assert len(cold.agent.memory) == cold.total_steps
 
 
+def test_cold_restart_keeps_the_incremental_epsilon_of_a_linear_schedule(tmp_path):
+    # fast-like schedule: a linear phase of 300 decisions from 1.0 to 0.1, then a floor of 0.1.
+    linear = dict(epsilon_linear_steps=300, epsilon_linear_end=0.1, epsilon_min=0.1)
+    first = make(tmp_path / "w", **linear)
+    first.train(episodes=1, log_every=0)
+    first.checkpoint_path.unlink()  # weights only: the book's cold restart
+    cold = make(tmp_path / "w", **linear)
+    cold.incremental(epsilon=0.01, episodes=2, log_every=0)
+    assert len(cold.agent.memory) == cold.total_steps > 0  # it did start empty and play
+    # The linear phase did not restart at 1.0, and 0.01 is below the floor: it stays.
+    assert cold.agent.epsilon == pytest.approx(0.01)
+
+
 def cli(*args):
     return subprocess.run(
         [sys.executable, "-m", "dqn_tf", *args],
