@@ -5,6 +5,9 @@ folders (``../runs/notebooks/...``) land in the temporary folder and the committ
 never receive outputs.
 """
 
+import ast
+import difflib
+import inspect
 import re
 import shutil
 import time
@@ -13,10 +16,15 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbclient import NotebookClient
+from nbconvert import HTMLExporter
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 NAMES = ["lunar_lander", "rocket_lander"]
-KERNEL_ENV = {"DQN_TF_QUICK": "1", "SDL_VIDEODRIVER": "dummy", "TF_CPP_MIN_LOG_LEVEL": "2"}
+# As a user runs them: no TF_CPP_MIN_LOG_LEVEL, so TensorFlow's start-up lines would show.
+KERNEL_ENV = {"DQN_TF_QUICK": "1", "SDL_VIDEODRIVER": "dummy"}
+# TensorFlow's start-up noise on a machine without a GPU (see dqn_tf/quiet.py).
+NOISE_MARKERS = ("absl::InitializeLog", "cudart_stub", "cuda_platform", "cuInit", "cpu_feature")
+GIF_URI = re.compile(r"data:image/gif;base64,([A-Za-z0-9+/=]+)")
 PACKAGE_CLASS = re.compile(r"^\s*class\s+(Brain|Memory|Agent|Environment)\b", re.MULTILINE)
 MAX_BYTES = 5 * 1024 * 1024
 
@@ -35,6 +43,63 @@ def _outputs(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
 
 def _data(nb: nbformat.NotebookNode, mime: str) -> list[str]:
     return [out["data"][mime] for out in _outputs(nb) if mime in out.get("data", {})]
+
+
+def _gifs(outputs: list[nbformat.NotebookNode]) -> list[str]:
+    """The base64 payload of every GIF the outputs show, whatever the MIME type carries it."""
+    found = []
+    for out in outputs:
+        data = out.get("data", {})
+        if "image/gif" in data:
+            found.append(data["image/gif"].strip())
+        found += GIF_URI.findall(data.get("text/html", ""))
+    return found
+
+
+def _streams(nb: nbformat.NotebookNode) -> str:
+    return "".join(o.get("text", "") for o in _outputs(nb) if o.output_type == "stream")
+
+
+def _check_html_export(nb: nbformat.NotebookNode) -> str:
+    """Export as `jupyter nbconvert --to html` does; every GIF must be in the page."""
+    html, _ = HTMLExporter().from_notebook_node(nb)
+    gifs = _gifs(_outputs(nb))
+    assert gifs, "the notebook shows no GIF"
+    assert all(gif.startswith("R0lGOD") for gif in gifs)  # base64 of b"GIF8"
+    missing = [i for i, gif in enumerate(gifs) if gif not in html]
+    assert missing == [], f"GIFs {missing} of {len(gifs)} are not in the HTML export"
+    assert "IPython.core.display.Image object" not in html
+    assert "font-awesome" not in html  # the animation player needs nothing from the network
+    return html
+
+
+def _namespace_of_imports(nb: nbformat.NotebookNode) -> dict:
+    """The names the notebook imports, imported here (the package as it is now)."""
+    namespace: dict = {}
+    for cell in _code_cells(nb):
+        for node in ast.parse(cell.source).body:
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                exec(compile(ast.Module([node], []), "<notebook imports>", "exec"), namespace)
+    return namespace
+
+
+def _listings(nb: nbformat.NotebookNode) -> list[tuple[int, list[str], str]]:
+    """``(cell index, object names, printed text)`` for each cell that calls show_source."""
+    found = []
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        calls = [
+            node
+            for node in ast.walk(ast.parse(cell.source))
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "show_source"
+        ]
+        if calls:
+            assert len(calls) == 1, f"cell {index}: one show_source call per cell"
+            names = [ast.unparse(arg) for arg in calls[0].args]
+            printed = "".join(o.text for o in cell.get("outputs", []) if o.get("name") == "stdout")
+            found.append((index, names, printed))
+    return found
 
 
 # --- structure (no execution) ----------------------------------------------------------------
@@ -61,6 +126,51 @@ def test_no_second_copy_of_the_package_classes(name):
 def test_quick_mode_switch_follows_the_parameters(name):
     cells = _code_cells(_read(name))
     assert 'os.environ.get("DQN_TF_QUICK") == "1"' in cells[1].source
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_listings_are_the_package_source_of_today(name):
+    """A committed listing that differs from the package's current source fails here:
+    re-execute the notebook (`make notebooks`) after changing code it shows."""
+    nb = _read(name)
+    namespace = _namespace_of_imports(nb)
+    listings = _listings(nb)
+    assert listings, f"{name} shows no source"
+    for index, names, printed in listings:
+        expected = "".join(inspect.getsource(eval(n, namespace)) + "\n" for n in names)
+        if printed != expected:
+            diff = "\n".join(
+                difflib.unified_diff(
+                    printed.splitlines(), expected.splitlines(), "notebook", "package", lineterm=""
+                )
+            )
+            pytest.fail(f"{name} cell {index} ({', '.join(names)}) is stale:\n{diff[:4000]}")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_committed_outputs_have_no_start_up_noise(name):
+    text = _streams(_read(name))
+    assert [m for m in NOISE_MARKERS if m in text] == []
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_committed_notebook_shows_every_gif_in_an_html_export(name):
+    _check_html_export(_read(name))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_announced_episode_is_shown(name):
+    """A cell that prints an episode's outcome ("landed: ...", "in N steps") shows as many
+    GIFs as the episodes it announces."""
+    for index, cell in enumerate(_read(name).cells):
+        if cell.cell_type != "code":
+            continue
+        text = "".join(o.get("text", "") for o in cell.get("outputs", []))
+        announced = len(re.findall(r"^.*greedy.*in \d+ (?:steps|decisions)", text, re.M))
+        announced = max(announced, len(re.findall(r"landed: (?:True|False)", text)))
+        if announced:
+            shown = len(_gifs(cell.get("outputs", [])))
+            assert shown == announced, f"{name} cell {index}: {announced} episodes, {shown} GIFs"
 
 
 # --- execution in quick mode ------------------------------------------------------------------
@@ -96,9 +206,8 @@ def test_notebook_runs_in_quick_mode(name, tmp_path, monkeypatch):
     assert size < MAX_BYTES, f"{name} is {size} bytes with outputs"
     assert (tmp_path / "runs" / "notebooks").is_dir()  # run folders stay out of the repository
 
-    gifs = _data(nb, "image/gif")
-    assert gifs, f"{name} shows no GIF"
-    assert all(gif.startswith("R0lGOD") for gif in gifs)  # base64 of b"GIF8"
+    assert [m for m in NOISE_MARKERS if m in _streams(nb)] == []
+    _check_html_export(nb)
     assert _data(nb, "image/png"), f"{name} shows no learning curve"
     if name == "rocket_lander":  # seed 000's display_frames_as_gif: an HTML player
         assert any("<script" in html for html in _data(nb, "text/html"))
