@@ -1,9 +1,11 @@
-"""Tests for dqn_tf.display: GIF encoding, episode recording and seed 000's animation player."""
+"""Tests for dqn_tf.display: GIF encoding, episode recording, close-ups, seed 000's animation
+player and the training plots."""
 
 import os
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # pygame renders off-screen, no window
 
+import base64  # noqa: E402
 import io  # noqa: E402
 import math  # noqa: E402
 import re  # noqa: E402
@@ -12,13 +14,17 @@ import gymnasium as gym  # noqa: E402
 import imageio.v3 as iio  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from IPython.display import HTML, Image  # noqa: E402
+from IPython.core.formatters import DisplayFormatter  # noqa: E402
+from IPython.display import HTML  # noqa: E402
 from PIL import Image as PILImage  # noqa: E402
 
 from dqn_tf.display import (  # noqa: E402
+    GIF,
     Episode,
+    close_up,
     display_frames_as_gif,
     frames_to_gif,
+    plot_landings,
     plot_learning_curve,
     record_episode,
     show_gif,
@@ -153,25 +159,28 @@ def test_record_episode_every_keeps_first_and_last():
     assert len(episode.frames) == 4
 
 
+class Landing(gym.Env):
+    """Three steps of reward 1.5, then a landing; frame t is filled with t."""
+
+    render_mode = "rgb_array"
+    observation_space = gym.spaces.Box(-1.0, 1.0, (1,))
+    action_space = gym.spaces.Discrete(2)
+
+    def reset(self, *, seed=None, options=None):
+        self.t = 0
+        return np.zeros(1, np.float32), {}
+
+    def step(self, action):
+        self.t += 1
+        done = self.t == 3
+        info = {"landed": done}
+        return np.full(1, self.t, np.float32), 1.5, done, False, info
+
+    def render(self):
+        return np.full((4, 6, 3), self.t, np.uint8)
+
+
 def test_record_episode_passes_observations_and_reads_landed():
-    class Landing(gym.Env):
-        render_mode = "rgb_array"
-        observation_space = gym.spaces.Box(-1.0, 1.0, (1,))
-        action_space = gym.spaces.Discrete(2)
-
-        def reset(self, *, seed=None, options=None):
-            self.t = 0
-            return np.zeros(1, np.float32), {}
-
-        def step(self, action):
-            self.t += 1
-            done = self.t == 3
-            info = {"landed": done}
-            return np.full(1, self.t, np.float32), 1.5, done, False, info
-
-        def render(self):
-            return np.full((4, 6, 3), self.t, np.uint8)
-
     seen = []
 
     def policy(obs):
@@ -184,6 +193,30 @@ def test_record_episode_passes_observations_and_reads_landed():
     assert episode.terminated and not episode.truncated
     assert episode.landed is True
     assert [int(f[0, 0, 0]) for f in episode.frames] == [1, 2, 3]
+    assert episode.focus == []  # no focus asked for
+
+
+def test_record_episode_focus_is_called_after_each_kept_frame():
+    calls = []
+
+    def focus(env):
+        calls.append(env.t)
+        return np.array([env.t * 10, env.t + 0.5])  # any pair of numbers will do
+
+    episode = record_episode(Landing(), lambda obs: 0, focus=focus)
+    assert calls == [1, 2, 3]  # on the state each frame shows
+    assert episode.focus == [(10.0, 1.5), (20.0, 2.5), (30.0, 3.5)]
+    assert all(type(v) is float for point in episode.focus for v in point)
+
+    episode = record_episode(Landing(), lambda obs: 0, every=2, focus=lambda env: (env.t, 0))
+    assert [int(f[0, 0, 0]) for f in episode.frames] == [1, 3]
+    assert episode.focus == [(1.0, 0.0), (3.0, 0.0)]
+
+
+@pytest.mark.parametrize("bad", [None, 5.0, (1.0,), (1.0, 2.0, 3.0), ("x", 2)])
+def test_record_episode_rejects_focus_that_is_not_a_point(bad):
+    with pytest.raises(ValueError, match=r"focus\(env\) returned at step 1 .*two numbers"):
+        record_episode(Landing(), lambda obs: 0, focus=lambda env: bad)
 
 
 def test_record_episode_requires_rgb_array_render_mode():
@@ -206,14 +239,190 @@ def test_record_episode_rejects_bad_every_and_max_steps():
         env.close()
 
 
+# --- close_up and RocketLander's rocket_pixel_position -------------------------------------
+
+GREY, RED = (50, 50, 50), (255, 0, 0)
+SEPARATOR, ORANGE = (32, 32, 32), (255, 128, 0)
+SCENE_H, SCENE_W = 60, 80
+
+
+def _marked(*pixels: tuple[int, int], channels: int = 3) -> np.ndarray:
+    """A grey SCENE_W x SCENE_H frame with a red pixel at each (column, row)."""
+    frame = np.full((SCENE_H, SCENE_W, channels), (*GREY, 255)[:channels], np.uint8)
+    for col, row in pixels:
+        frame[row, col, :3] = RED
+    return frame
+
+
+def _red_pixels(panel: np.ndarray) -> list[tuple[int, int]]:
+    rows, cols = np.nonzero(np.all(panel[..., :3] == RED, axis=2))
+    return sorted(zip(cols.tolist(), rows.tolist(), strict=True))
+
+
+# (marker column, row) -> where the 9 x 7 crop puts it: in the middle (4, 3) unless the crop
+# stops at an edge of the 80 x 60 frame.
+@pytest.mark.parametrize(
+    ("marker", "in_crop"),
+    [
+        ((40, 30), (4, 3)),
+        ((13, 50), (4, 3)),
+        ((0, 0), (0, 0)),  # top-left corner: the crop starts at the frame's edge
+        ((2, 30), (2, 3)),
+        ((79, 59), (8, 6)),  # bottom-right corner
+        ((40, 57), (4, 4)),  # near the bottom only
+    ],
+)
+def test_close_up_crop_follows_the_point_and_stops_at_edges(marker, in_crop):
+    point = (marker[0] + 0.5, marker[1] + 0.5)  # the pixel's centre
+    (out,) = close_up([_marked(marker)], [point], size=(9, 7), zoom=2, context_scale=0.5)
+
+    # Context 40 x 30, separator 2, close-up 18 x 14; the close-up is top-aligned.
+    assert out.shape == (30, 60, 3) and out.dtype == np.uint8
+    magnified = out[:14, 42:]
+    col, row = in_crop
+    assert _red_pixels(magnified) == [
+        (2 * col + dx, 2 * row + dy) for dx in (0, 1) for dy in (0, 1)
+    ]
+    assert np.all(out[:, 40:42] == SEPARATOR)
+    assert np.all(out[14:, 42:] == SEPARATOR)  # under the shorter close-up
+
+
+def test_close_up_follows_a_moving_point_frame_by_frame():
+    markers = [(5, 5), (30, 20), (60, 40), (79, 10)]
+    frames = [_marked(m) for m in markers]
+    points = [(c + 0.5, r + 0.5) for c, r in markers]
+    composed = close_up(frames, points, size=(9, 7), zoom=1, context_scale=0.25, outline=False)
+    assert [f.shape for f in composed] == [(15, 20 + 2 + 9, 3)] * 4
+    assert [_red_pixels(f[:7, 22:]) for f in composed] == [[(4, 3)], [(4, 3)], [(4, 3)], [(8, 3)]]
+
+
+def test_close_up_point_outside_the_frame_is_clamped():
+    # A rocket that left the world: the crop stays at the nearest edge, nothing wraps round.
+    (out,) = close_up([_marked((0, 59), (79, 0))], [(-50.0, 500.0)], size=(9, 7), zoom=1)
+    assert _red_pixels(out[:, -9:]) == [(0, 6)]
+
+
+def test_close_up_draws_the_crop_outline_on_the_scene():
+    frame = _marked()
+    kwargs = {"size": (20, 14), "zoom": 1, "context_scale": 0.5}
+    (plain,) = close_up([frame], [(40.0, 30.0)], outline=False, **kwargs)
+    (marked,) = close_up([frame], [(40.0, 30.0)], **kwargs)
+    # The crop is columns 30-49 and rows 23-36; on the half-size scene columns 15-24, rows 11-18.
+    rows, cols = np.nonzero(np.all(marked[:, :40] == ORANGE, axis=2))
+    assert (cols.min(), cols.max(), rows.min(), rows.max()) == (15, 24, 11, 18)
+    border = np.zeros(marked.shape[:2], bool)
+    border[11:19, 15:25] = True
+    border[12:18, 16:24] = False
+    assert np.array_equal(np.all(marked == ORANGE, axis=2), border)
+    assert np.array_equal(marked[~border], plain[~border])  # nothing else changes
+    assert np.all(plain[:, :40] == GREY)
+
+
+def test_close_up_defaults_on_rocket_lander_sized_frames():
+    frames = [np.zeros((720, 500, 3), np.uint8)] * 2
+    composed = close_up(frames, [(250.0, 360.0), (10.0, 700.0)])
+    # The scene at 0.4 (200 x 288), a separator of 2, a 72 x 96 crop at 3x (216 x 288).
+    assert [f.shape for f in composed] == [(288, 418, 3)] * 2
+
+    # A taller scene than the close-up: the close-up is padded below.
+    (out,) = close_up(frames[:1], [(250.0, 360.0)], context_scale=0.5, outline=False)
+    assert out.shape == (360, 250 + 2 + 216, 3)
+    assert np.all(out[288:, 252:] == SEPARATOR)
+    assert np.all(out[:288, 252:] == 0)
+
+
+def test_close_up_keeps_rgba_and_takes_an_episode():
+    frames = [_marked((10, 10), channels=4), _marked((70, 50), channels=4)]
+    points = [(10.5, 10.5), (70.5, 50.5)]
+    episode = Episode(frames, 0.0, 2, True, False, focus=points)
+    composed = close_up(episode, size=(9, 7), zoom=2)
+    # context_scale=None: the scene as tall as the close-up, 80 x 60 -> 19 x 14.
+    assert [f.shape for f in composed] == [(14, 19 + 2 + 18, 4)] * 2
+    assert np.all(composed[0][..., 3] == 255)
+    expected = close_up(frames, points, size=(9, 7), zoom=2)
+    assert all(np.array_equal(a, b) for a, b in zip(composed, expected, strict=True))
+    # Points given with an Episode replace its focus.
+    moved = close_up(episode, [(70.5, 50.5)] * 2, size=(9, 7), zoom=1, context_scale=0.5)
+    assert _red_pixels(moved[0][:7, -9:]) == []
+    assert _red_pixels(moved[1][:7, -9:]) == [(4, 3)]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"size": (0, 7)}, r"size=\(0, 7\) is not allowed.*80 x 60"),
+        ({"size": (81, 7)}, r"size=\(81, 7\)"),
+        ({"size": (9, 61)}, r"size=\(9, 61\)"),
+        ({"size": (9.5, 7)}, r"size=\(9.5, 7\)"),
+        ({"size": 9}, r"size=9\b"),
+        ({"zoom": 0.5}, r"zoom=0.5 is not allowed: zoom must be a number >= 1"),
+        ({"zoom": float("inf")}, r"zoom=inf"),
+        ({"context_scale": 0}, r"context_scale=0 is not allowed"),
+        ({"context_scale": 1.5}, r"context_scale=1.5"),
+    ],
+)
+def test_close_up_rejects_bad_sizes(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        close_up([_marked()], [(1.0, 1.0)], **{"size": (9, 7), **kwargs})
+
+
+def test_close_up_rejects_bad_frames_and_points():
+    frame = _marked()
+    with pytest.raises(ValueError, match="frames is empty"):
+        close_up([], [])
+    with pytest.raises(ValueError, match="needs points with plain frames"):
+        close_up([frame])
+    with pytest.raises(ValueError, match=r"Episode\.focus is empty.*focus="):
+        close_up(Episode([frame], 0.0, 1, True, False))
+    with pytest.raises(ValueError, match="2 points for 1 frames"):
+        close_up([frame], [(1, 1), (2, 2)])
+    with pytest.raises(ValueError, match=r"points\[1\] is \(nan, 2\.0\).*finite"):
+        close_up([frame, frame], [(1, 1), (float("nan"), 2)])
+    with pytest.raises(ValueError, match=r"points\[0\] is \(1, 2, 3\).*two numbers"):
+        close_up([frame], [(1, 2, 3)])
+    with pytest.raises(ValueError, match=r"frames\[1\] has shape \(30, 80, 3\).*one size"):
+        close_up([frame, frame[:30]], [(1, 1), (1, 1)])
+
+
+def test_rocket_pixel_position_is_on_the_rocket_in_rendered_frames():
+    from dqn_tf.envs.rocket_lander import ROCKET_COLOR
+    from dqn_tf.games import make_env
+
+    # Wrapped as the notebook plays it; the method is reached through env.unwrapped.
+    env = make_env("RocketLander-v0", render_mode="rgb_array", action_repeat=4)
+    try:
+        with pytest.raises(RuntimeError, match="reset"):
+            env.unwrapped.rocket_pixel_position()
+        rng = np.random.default_rng(0)
+        episode = record_episode(
+            env,
+            lambda obs: int(rng.integers(7)),
+            seed=17,
+            max_steps=40,
+            every=5,
+            focus=lambda env: env.unwrapped.rocket_pixel_position(),
+        )
+    finally:
+        env.close()
+
+    assert len(episode.focus) == len(episode.frames) == 9  # steps 1, 6, ..., 36 and 40
+    for frame, (x, y) in zip(episode.frames, episode.focus, strict=True):
+        assert 0 <= x < frame.shape[1] and 0 <= y < frame.shape[0]
+        assert tuple(frame[int(y), int(x)]) == ROCKET_COLOR
+        # The hull (3 x 39 pixels) is centred on the point, up to its grid fins and leg struts.
+        rows, cols = np.nonzero(np.all(frame == ROCKET_COLOR, axis=2))
+        assert 30 <= rows.size <= 160
+        assert abs(cols.mean() + 0.5 - x) < 1.5 and abs(rows.mean() + 0.5 - y) < 1.5
+
+
 # --- show_gif and display_frames_as_gif ----------------------------------------------------
 
 
 def test_show_gif_from_frames_bytes_path_and_episode(frames, tmp_path):
     image = show_gif(frames, every=1, scale=1.0)
-    assert isinstance(image, Image)
+    assert isinstance(image, GIF)
     assert image.data.startswith(b"GIF8")
-    assert image.format == "gif"
+    assert (image.n_frames, image.width, image.height) == (N_FRAMES, WIDTH, HEIGHT)
 
     path = tmp_path / "a.gif"
     data = frames_to_gif(frames, path)
@@ -232,6 +441,40 @@ def test_show_gif_rejects_non_gif_bytes_and_stray_keywords(frames):
         show_gif(frames_to_gif(frames), scale=0.25)
 
 
+def test_gif_shows_as_html_img_with_data_uri_and_plain_text(frames):
+    data = frames_to_gif(frames, scale=0.5, every=2)
+    gif = GIF(data)
+
+    # What a notebook stores: exactly HTML and text. No image/gif, which nbconvert's HTML and
+    # the classic Notebook do not render, and which would store the GIF twice.
+    bundle, _ = DisplayFormatter().format(gif)
+    assert set(bundle) == {"text/html", "text/plain"}
+    assert bundle["text/plain"] == f"<GIF: 5 frames, 20x15, {len(data):,} bytes>"
+    assert repr(gif) == bundle["text/plain"]
+
+    img = bundle["text/html"]
+    match = re.fullmatch(
+        r'<img src="data:image/gif;base64,([A-Za-z0-9+/=]+)" width="20" height="15" '
+        r'alt="([^"]+)">',
+        img,
+    )
+    assert match is not None, img
+    assert base64.b64decode(match.group(1)) == data
+    assert match.group(2) == f"animation, 5 frames, 20x15, {len(data):,} bytes"
+    assert _decode(gif.data).shape == (5, 15, 20, 3)
+
+
+def test_gif_alt_text_is_escaped_and_one_frame_is_singular(frames):
+    gif = GIF(frames_to_gif(frames[:1]), alt='the "landing" <b>')
+    assert 'alt="the &quot;landing&quot; &lt;b&gt;"' in gif._repr_html_()
+    assert repr(gif).startswith("<GIF: 1 frame, ")
+
+
+def test_gif_rejects_data_that_is_not_a_gif():
+    with pytest.raises(ValueError, match=r"b'\\x89PNG.*must start with b'GIF8'"):
+        GIF(b"\x89PNG\r\n\x1a\n")
+
+
 @pytest.mark.parametrize(("every", "expected"), [(1, N_FRAMES), (3, 4)])
 def test_display_frames_as_gif_returns_looping_player(frames, every, expected):
     import matplotlib.pyplot as plt
@@ -248,6 +491,33 @@ def test_display_frames_as_gif_returns_looping_player(frames, every, expected):
     checked = re.findall(r'value="(\w+)"[^>]*\bchecked>', html.data)
     assert checked == ["loop"]
     assert plt.get_fignums() == figures_before  # closed: no extra static image in the notebook
+
+
+def test_display_frames_as_gif_needs_no_network_and_shows_first_frame(frames):
+    page = display_frames_as_gif(frames, scale=0.5).data
+
+    # Nothing from a CDN: no URL at all, no Font Awesome stylesheet or icon class.
+    assert re.search(r"https?://", page) is None
+    assert "font-awesome" not in page
+    assert re.search(r"\bfa-", page) is None
+    assert "<i " not in page
+    # Each of the nine buttons has a text glyph instead.
+    glyphs = re.findall(r'<span class="anim-glyph">([^<]+)</span></button>', page)
+    assert [g.replace("\ufe0e", "") for g in glyphs] == [
+        "\u2212", "\u23ee", "|\u25c0", "\u25c0", "\u23f8", "\u25b6", "\u25b6|", "\u23ed", "+"
+    ]  # fmt: skip
+
+    # Without scripts the image still shows frame 0: the same PNG as the player's frames[0].
+    img = re.search(r'<img id="_anim_img\w+" src="data:image/png;base64,([A-Za-z0-9+/=]+)">', page)
+    assert img is not None
+    first = re.search(r'frames\[0\] = "data:image/png;base64,([^"]+)"', page).group(1)
+    assert img.group(1) == first.replace("\\\n", "")
+    with PILImage.open(io.BytesIO(base64.b64decode(img.group(1)))) as png:
+        np.testing.assert_allclose(np.asarray(png.convert("RGB"))[7, 10], _colour(0), atol=2)
+
+    # And the player still holds every frame.
+    assert f"var frames = new Array({N_FRAMES});" in page
+    assert len(re.findall(r"frames\[\d+\] = \"data:image/png;base64,", page)) == N_FRAMES
 
 
 def test_display_frames_as_gif_display_flag(frames, monkeypatch):
@@ -342,3 +612,81 @@ def test_plot_learning_curve_new_figure_when_no_axes(pyplot):
 def test_plot_learning_curve_rejects_bad_arguments(pyplot, rewards, kwargs, message):
     with pytest.raises(ValueError, match=message):
         plot_learning_curve(rewards, **kwargs)
+
+
+# --- plot_landings -------------------------------------------------------------------------
+
+
+def test_plot_landings_rolling_rate_of_training_episodes(pyplot):
+    ax = plot_landings([1, 2, 5], 6, window=3, title="RocketLander-v0")
+    (line,) = ax.get_lines()
+    np.testing.assert_array_equal(line.get_xdata(), np.arange(6))
+    # Landed: 0 1 1 0 0 1; the first window - 1 episodes average what has been played.
+    np.testing.assert_allclose(line.get_ydata(), [0, 50, 200 / 3, 200 / 3, 100 / 3, 100 / 3])
+    assert line.get_label() == "training, last 3 episodes"
+    assert ax.get_xlabel() == "training episode"
+    assert ax.get_ylabel() == "landed (%)"
+    assert ax.get_title() == "RocketLander-v0"
+    assert ax.figure.axes == [ax]  # no evaluations, no twin axis
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["training, last 3 episodes"]
+
+
+def test_plot_landings_default_window_and_no_landing(pyplot):
+    ax = plot_landings(np.arange(0, 300, 2), 300)  # every other episode lands
+    rate = ax.get_lines()[0].get_ydata()
+    assert ax.get_lines()[0].get_label() == "training, last 100 episodes"
+    assert rate[0] == 100.0 and rate[1] == 50.0 and rate[299] == 50.0
+    np.testing.assert_array_equal(plot_landings([], 4).get_lines()[0].get_ydata(), [0.0] * 4)
+
+
+def test_plot_landings_evaluations_on_a_twin_step_axis(pyplot):
+    evaluations = [[10_000, -0.4, 0], [20_000, 0.1, 3], [30_000, 0.6, 10]]
+    ax = plot_landings([4], 5, evaluations, eval_episodes=10, window=2)
+    fig = ax.figure
+    assert len(fig.axes) == 2
+    twin = fig.axes[1]
+    assert twin.get_shared_y_axes().joined(ax, twin)
+    (markers,) = twin.get_lines()
+    np.testing.assert_array_equal(markers.get_xdata(), [10_000, 20_000, 30_000])
+    np.testing.assert_allclose(markers.get_ydata(), [0.0, 30.0, 100.0])
+    assert markers.get_linestyle() == "None" and markers.get_marker() == "o"
+    assert twin.get_xlabel() == "environment steps (greedy evaluations)"
+    assert ax.get_lines()[0].get_color() != markers.get_color()
+    # One legend names both, on the twin (drawn over ax, it would cover a legend of ax).
+    assert ax.get_legend() is None
+    assert [t.get_text() for t in twin.get_legend().get_texts()] == [
+        "training, last 2 episodes",
+        "greedy evaluation, 10 episodes each",
+    ]
+
+
+def test_plot_landings_empty_evaluations_and_given_axes(pyplot):
+    fig, (left, right) = pyplot.subplots(1, 2)
+    figures_before = pyplot.get_fignums()
+    assert plot_landings([0], 1, [], eval_episodes=5, ax=right) is right
+    assert fig.axes == [left, right]  # nothing evaluated yet: no twin
+    assert left.get_lines() == []
+    assert pyplot.get_fignums() == figures_before
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "message"),
+    [
+        (([], 0), {}, r"n_episodes=0 is not allowed"),
+        (([], 2.0), {}, r"n_episodes=2\.0 is not allowed"),
+        (([6], 6), {}, r"landed_episodes\[0\]=6 is not allowed.*\[0, n_episodes=6\)"),
+        (([-1], 6), {}, r"landed_episodes\[0\]=-1"),
+        (([3, 2], 6), {}, r"landed_episodes\[1\]=2 is not allowed.*increasing"),
+        (([2, 2], 6), {}, r"landed_episodes\[1\]=2"),
+        (([1.5], 6), {}, r"landed_episodes\[0\]=1\.5 is not allowed: episode indices are"),
+        (([], 6, [[100, 0.5]]), {"eval_episodes": 10}, r"evaluations\[0\]=\[100, 0\.5\]"),
+        (([], 6, [[1, 0.5, 2], [2, 0.1, 11]]), {"eval_episodes": 10}, r"evaluations\[1\].*11"),
+        (([], 6, [[1, 0.5, -1]]), {"eval_episodes": 10}, r"evaluations\[0\]"),
+        (([], 6, [[1, 0.5, 2]]), {}, r"eval_episodes=None is not allowed"),
+        (([], 6, [[1, 0.5, 2]]), {"eval_episodes": 0}, r"eval_episodes=0 is not allowed"),
+        (([], 6), {"window": 0}, r"window=0 is not allowed"),
+    ],
+)
+def test_plot_landings_rejects_bad_arguments(pyplot, args, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        plot_landings(*args, **kwargs)

@@ -648,6 +648,30 @@ class RocketLander(gym.Env):
         # The original removed puffs while iterating (skipping the next one); filter instead.
         self.smoke = [puff for puff in self.smoke if puff[1] <= puff[0]]
 
+    def rocket_pixel_position(self) -> tuple[float, float]:
+        """The rocket's centre of mass in the pixel coordinates of ``render()``'s frames.
+
+        For following the rocket in a close-up (``dqn_tf.display.close_up``): at full size the
+        rocket is a 3 x 39 pixel sliver in a 500 x 720 frame. Reach it through
+        ``env.unwrapped`` when the environment is wrapped.
+
+        Returns:
+            ``(x, y)`` in pixels, x to the right from the left edge and y down from the top
+            (``render()`` draws y-up, then flips). It is the hull's centre of mass, the legs
+            (separate bodies) not included, and it is not clipped to the frame: a rocket
+            leaving the world gives a point outside it.
+
+        Raises:
+            RuntimeError: called before ``reset()``.
+        """
+        if self.lander is None:
+            raise RuntimeError("rocket_pixel_position() needs a rocket: call reset() first")
+        center = self.lander.worldCenter
+        return (
+            float(center[0] * PIXELS_PER_UNIT),
+            float(VIEWPORT_H - center[1] * PIXELS_PER_UNIT),
+        )
+
     def _rocket_points(
         self, points: list[tuple[float, float]], gimbal: float = 0.0
     ) -> list[tuple[float, float]]:
