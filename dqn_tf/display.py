@@ -606,19 +606,20 @@ def display_frames_as_gif(
 
 
 # Font Awesome classes of matplotlib's player buttons (matplotlib/_animation_data.py, 3.11) and
-# the glyphs that replace them. Geometric shapes and the media symbols of Unicode, which the
-# usual system fonts (or their emoji fallbacks) cover; U+FE0E asks for the text (not emoji)
+# the glyphs that replace them: triangles, bars and the double vertical line, which every
+# common text font has (DejaVu, Liberation, Arial); the media symbols ⏮ ⏸ ⏭ are missing from
+# many and showed as empty boxes in headless Chromium. U+FE0E asks for the text (not emoji)
 # presentation where a font has both.
 _TEXT = "\ufe0e"
 _PLAYER_GLYPHS = {
     "fa-minus": "\u2212",  # − decrease speed
-    "fa-fast-backward": "\u23ee" + _TEXT,  # ⏮ first frame
+    "fa-fast-backward": "|\u25c0" + _TEXT + "\u25c0" + _TEXT,  # |◀◀ first frame
     "fa-step-backward": "|\u25c0" + _TEXT,  # |◀ previous frame
     "fa-play fa-flip-horizontal": "\u25c0" + _TEXT,  # ◀ play backwards
-    "fa-pause": "\u23f8" + _TEXT,  # ⏸ pause
+    "fa-pause": "\u2016",  # ‖ pause
     "fa-play": "\u25b6" + _TEXT,  # ▶ play
     "fa-step-forward": "\u25b6" + _TEXT + "|",  # ▶| next frame
-    "fa-fast-forward": "\u23ed" + _TEXT,  # ⏭ last frame
+    "fa-fast-forward": "\u25b6" + _TEXT + "\u25b6" + _TEXT + "|",  # ▶▶| last frame
     "fa-plus": "+",  # increase speed
 }
 _FA_STYLESHEET = re.compile(r"<link\b[^>]*font-awesome[^>]*>\s*", re.IGNORECASE)

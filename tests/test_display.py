@@ -504,7 +504,8 @@ def test_display_frames_as_gif_needs_no_network_and_shows_first_frame(frames):
     # Each of the nine buttons has a text glyph instead.
     glyphs = re.findall(r'<span class="anim-glyph">([^<]+)</span></button>', page)
     assert [g.replace("\ufe0e", "") for g in glyphs] == [
-        "\u2212", "\u23ee", "|\u25c0", "\u25c0", "\u23f8", "\u25b6", "\u25b6|", "\u23ed", "+"
+        "\u2212", "|\u25c0\u25c0", "|\u25c0", "\u25c0", "\u2016",
+        "\u25b6", "\u25b6|", "\u25b6\u25b6|", "+",
     ]  # fmt: skip
 
     # Without scripts the image still shows frame 0: the same PNG as the player's frames[0].
