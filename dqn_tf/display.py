@@ -846,8 +846,14 @@ def plot_landings(
     )
     ax.set_xlabel("training episode")
     ax.set_ylabel("landed (%)")
-    # A little room beyond 0 and 100 %, so that a rate at either end is not hidden by the frame.
-    ax.set_ylim(-3, 103)
+    # Landings are rare on RocketLander (a few %): a fixed 0-100 % axis would flatten the curve
+    # into the frame, so the top follows the highest rate shown, with room for the legend.
+    # The small margin below 0 keeps a rate of 0 % off the frame.
+    highest = float(rate.max(initial=0.0))
+    if eval_rows:
+        highest = max(highest, 100.0 * max(float(r[2]) for r in eval_rows) / eval_episodes)
+    top = min(103.0, max(10.0, 1.4 * highest))
+    ax.set_ylim(-0.03 * top, top)
     ax.grid(True, alpha=0.3)
     if title is not None:
         ax.set_title(title)

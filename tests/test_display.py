@@ -630,6 +630,16 @@ def test_plot_landings_rolling_rate_of_training_episodes(pyplot):
     assert ax.get_title() == "RocketLander-v0"
     assert ax.figure.axes == [ax]  # no evaluations, no twin axis
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["training, last 3 episodes"]
+    top = 1.4 * 200 / 3  # the highest rate, with room above it
+    np.testing.assert_allclose(ax.get_ylim(), (-0.03 * top, top))
+
+
+def test_plot_landings_axis_follows_rare_landings(pyplot):
+    # RocketLander lands a few % of episodes: the axis is not 0-100 % then.
+    ax = plot_landings([150], 200, [[1_000, -1.0, 1]], eval_episodes=20)  # 1 % and 5 %
+    assert ax.get_ylim() == pytest.approx((-0.3, 10.0))  # at least 10 %
+    ax = plot_landings(list(range(200)), 200)  # every episode: 100 %, capped at 103
+    assert ax.get_ylim() == pytest.approx((-0.03 * 103, 103))
 
 
 def test_plot_landings_default_window_and_no_landing(pyplot):
