@@ -15,8 +15,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-# TensorFlow's C++ start-up chatter (CUDA probing on a CPU machine) hides the run's output.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# TensorFlow's start-up lines are dropped by dqn_tf.quiet, which keeps its real warnings and
+# errors, so TF_CPP_MIN_LOG_LEVEL is left as the user set it. pygame needs no display.
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 
 
