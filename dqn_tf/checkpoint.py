@@ -30,11 +30,11 @@ import numpy as np
 
 from dqn_tf.files import atomic_path
 from dqn_tf.presets import Config, ConfigError
+from dqn_tf.run_folder import CHECKPOINT_FILE
 
 if TYPE_CHECKING:  # pragma: no cover
     from dqn_tf.environment import Environment
 
-CHECKPOINT_FILE = "checkpoint.npz"
 FORMAT_VERSION = 1
 _HEADER = "__state__"
 _REQUIRED_KEYS = {

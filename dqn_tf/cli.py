@@ -40,24 +40,44 @@ def _overrides(pairs: list[str]) -> dict[str, Any]:
 
 
 def _load_run(run_dir: Path) -> tuple[Any, int]:
-    from dqn_tf.environment import CONFIG_FILE, WEIGHTS_FILE
-    from dqn_tf.presets import Config, ConfigError
+    from dqn_tf.run_folder import WEIGHTS_FILE, read_config
 
-    cfg_path = run_dir / CONFIG_FILE
-    if not cfg_path.is_file():
-        raise FileNotFoundError(f"no {CONFIG_FILE} in run folder {run_dir} (train there first)")
+    config, seed = read_config(run_dir)  # checked: a damaged file is one clear line
     if not (run_dir / WEIGHTS_FILE).is_file():
         raise FileNotFoundError(f"no {WEIGHTS_FILE} in run folder {run_dir} (train there first)")
-    try:
-        saved = json.loads(cfg_path.read_text())
-        return Config.from_dict(saved["config"]), int(saved["seed"])
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
-        raise ConfigError(f"{cfg_path} is not a dqn_tf configuration ({exc})") from exc
+    return config, seed
+
+
+DEFAULT_PRESET = "fast"
+
+
+def _train_settings(args: argparse.Namespace, changes: dict[str, Any]) -> tuple[Any, int]:
+    """The configuration and seed to train with: the preset and overrides for a new run;
+    the run folder's own for ``--resume``, where a ``--preset``, ``--set``, ``--env`` or
+    ``--seed`` that disagrees with it is refused, naming each field (one that agrees is
+    accepted)."""
+    from dqn_tf.presets import ConfigError, get_preset
+    from dqn_tf.run_folder import check_same_settings, read_config
+
+    if not args.resume:
+        seed = 0 if args.seed is None else args.seed
+        return get_preset(args.preset or DEFAULT_PRESET, **changes), seed
+    saved, seed = read_config(args.run_dir)
+    asked = get_preset(args.preset, **changes).to_dict() if args.preset else dict(changes)
+    check_same_settings(args.run_dir, saved, asked)
+    if args.seed is not None and args.seed != seed:
+        raise ConfigError(
+            f"run folder {args.run_dir} was made with seed {seed}, not {args.seed}; --resume "
+            f"continues with the saved configuration: leave --seed out, or start a new run "
+            f"in another --run-dir"
+        )
+    return saved, seed
 
 
 def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
     from dqn_tf.games import make_env
-    from dqn_tf.presets import ConfigError, get_preset
+    from dqn_tf.presets import ConfigError
+    from dqn_tf.run_folder import CHECKPOINT_FILE, lock
 
     for name in ("episodes", "steps"):
         value = getattr(args, name)
@@ -66,29 +86,37 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
     changes = _overrides(args.set)
     if args.env:
         changes["env"] = args.env
-    config = get_preset(args.preset, **changes)
+    config, seed = _train_settings(args, changes)
     make_env(config.env).close()  # a bad game is reported before TensorFlow loads
 
-    from dqn_tf.environment import Environment
+    # One writer per run folder, from before anything is written until the end; a second
+    # writer stops here with one line and exit status 2, and changes nothing.
+    with lock(args.run_dir):
+        if not args.resume and (args.run_dir / CHECKPOINT_FILE).is_file():
+            raise ConfigError(
+                f"run folder {args.run_dir} already holds a checkpoint; continue it with "
+                f"--resume or choose another --run-dir"
+            )
+        from dqn_tf.environment import Environment
 
-    env = Environment(config=config, seed=args.seed, run_dir=args.run_dir)
+        env = Environment(config=config, seed=seed, run_dir=args.run_dir)
+        return _train(args, env)
+
+
+def _train(args: argparse.Namespace, env: Any) -> dict[str, Any]:
+    config = env.config
     episodes, steps, epsilon = args.episodes, args.steps, config.epsilon_start
     if args.resume:
-        env.resume()  # checks the checkpoint against this configuration before any change
+        env.resume()
         epsilon = None  # keep the restored schedule
         if episodes is not None:
             episodes -= len(env.episode_rewards)
         else:
             steps -= env.total_steps
-    elif env.checkpoint_path.is_file():
-        raise ConfigError(
-            f"run folder {env.run_dir} already holds a checkpoint; continue it with --resume "
-            f"or choose another --run-dir"
-        )
-    print(
-        f"Training {config.env} with preset {args.preset!r}, seed {args.seed}, in {env.run_dir}",
-        flush=True,
-    )
+        how = "its saved configuration"
+    else:
+        how = f"preset {args.preset or DEFAULT_PRESET!r}"
+    print(f"Training {config.env} with {how}, seed {env.seed}, in {env.run_dir}", flush=True)
     started = time.perf_counter()
     if (episodes if episodes is not None else steps) > 0:
         env.train(epsilon=epsilon, episodes=episodes, steps=steps, log_every=args.log_every)
@@ -196,6 +224,41 @@ def cmd_presets(args: argparse.Namespace) -> dict[str, Any]:
     return {name: get_preset(name).to_dict() for name in PRESETS}
 
 
+def cmd_sweep(args: argparse.Namespace) -> dict[str, Any]:
+    """``sweep``: see :mod:`dqn_tf.sweep`. Trials that failed leave exit status 1, after
+    the results (and with ``--json`` the summary line) are written."""
+    from dqn_tf.sweep import parse_set, sweep
+
+    result = sweep(
+        args.preset,
+        run_dir=args.run_dir,
+        steps=args.steps,
+        episodes=args.episodes,
+        seeds=args.seeds,
+        grid=parse_set(args.set),
+        env=args.env,
+        eval_episodes=args.eval_episodes,
+        cpus_per_trial=args.cpus_per_trial,
+        max_concurrent=args.max_concurrent,
+        num_cpus=args.num_cpus,
+        address=args.address,
+        resume=args.resume,
+        asha=args.asha,
+        asha_grace=args.asha_grace,
+        asha_reduction=args.asha_reduction,
+        report_every=args.report_every,
+    )
+    failed = [r for r in result["trials"] if r["status"] == "error"]
+    if failed:
+        if args.json:
+            print(json.dumps(result), flush=True)
+        names = ", ".join(f"{r['setting']} seed {r['seed']}" for r in failed)
+        print(f"error: {len(failed)} trial(s) failed ({names}); see their error.txt under "
+              f"{Path(result['run_dir']) / 'tune'}", file=sys.stderr)  # fmt: skip
+        raise SystemExit(1)
+    return result
+
+
 WEIGHTS_ARGUMENT: dict[str, Any] = {
     "choices": ("final", "best"),
     "default": "final",
@@ -211,11 +274,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = sub.add_parser("train", help="train an agent and save it in a run folder")
     train.add_argument("--env", default=None, help="gymnasium id (default: the preset's)")
-    train.add_argument("--preset", default="fast", choices=PRESETS)
+    train.add_argument(
+        "--preset",
+        default=None,
+        choices=PRESETS,
+        help=f"hyperparameters (default: {DEFAULT_PRESET}; with --resume, the run's own)",
+    )
     budget = train.add_mutually_exclusive_group(required=True)
     budget.add_argument("--episodes", type=int, help="number of episodes to train")
     budget.add_argument("--steps", type=int, help="number of environment steps to train")
-    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--seed", type=int, default=None, help="default 0; with --resume, the run's")
     train.add_argument("--run-dir", type=Path, required=True)
     train.add_argument(
         "--set",
@@ -233,8 +301,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--resume",
         action="store_true",
-        help="continue the run in --run-dir from its checkpoint until it has --episodes "
-        "(or --steps) in total",
+        help="continue the run in --run-dir from its checkpoint, with its saved configuration, "
+        "until it has --episodes (or --steps) in total",
     )
     train.add_argument("--json", action="store_true", help="end with a JSON summary line")
     train.set_defaults(func=cmd_train)
@@ -263,6 +331,56 @@ def build_parser() -> argparse.ArgumentParser:
     presets.add_argument("--markdown", action="store_true", help="the README's table")
     presets.add_argument("--json", action="store_true")
     presets.set_defaults(func=cmd_presets)
+
+    sweep = sub.add_parser(
+        "sweep", help="train a preset over a grid of settings and seeds with Ray Tune"
+    )
+    sweep.add_argument("--env", default=None, help="gymnasium id (default: the preset's)")
+    sweep.add_argument("--preset", default="fast", choices=PRESETS)
+    budget = sweep.add_mutually_exclusive_group(required=True)
+    budget.add_argument("--episodes", type=int, help="episodes per trial")
+    budget.add_argument("--steps", type=int, help="environment steps per trial")
+    sweep.add_argument("--seeds", type=int, nargs="+", default=[0], help="default: 0")
+    sweep.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=V1,V2,...",
+        help="values of a preset field to try (several fields make a grid); one value is a "
+        "fixed override",
+    )
+    sweep.add_argument("--run-dir", type=Path, required=True, help="the sweep folder")
+    sweep.add_argument(
+        "--eval-episodes",
+        type=int,
+        default=100,
+        help="greedy episodes per evaluation of each trial's final and best weights",
+    )
+    sweep.add_argument(
+        "--cpus-per-trial", type=float, default=1.0, help="CPUs (and TensorFlow threads) per trial"
+    )
+    sweep.add_argument("--max-concurrent", type=int, help="at most this many trials at once")
+    sweep.add_argument("--num-cpus", type=int, help="CPUs of the local Ray (default: all)")
+    sweep.add_argument(
+        "--address",
+        help="HOST:PORT of a running Ray cluster (ray start --head); default: start Ray on "
+        "this machine for the sweep and stop it after",
+    )
+    sweep.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue a stopped sweep: finished trials are kept, the others continue",
+    )
+    sweep.add_argument(
+        "--asha", action="store_true", help="stop trailing trials early (ASHA, on eval_mean)"
+    )
+    sweep.add_argument("--asha-grace", type=int, help="budget before ASHA may stop a trial")
+    sweep.add_argument("--asha-reduction", type=int, default=2, help="ASHA's reduction factor")
+    sweep.add_argument(
+        "--report-every", type=int, default=10, help="episodes between progress reports"
+    )
+    sweep.add_argument("--json", action="store_true", help="end with a JSON summary line")
+    sweep.set_defaults(func=cmd_sweep)
     return parser
 
 

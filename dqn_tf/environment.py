@@ -16,7 +16,6 @@ differences (all listed in the README):
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import threading
@@ -29,22 +28,26 @@ from typing import Any
 
 import numpy as np
 
+from dqn_tf import run_folder
 from dqn_tf.agent import Agent
 from dqn_tf.brain import Architecture
-from dqn_tf.checkpoint import CHECKPOINT_FILE, restore_checkpoint, save_checkpoint
-from dqn_tf.files import atomic_path
+from dqn_tf.checkpoint import restore_checkpoint, save_checkpoint
+from dqn_tf.files import write_json_atomic
 from dqn_tf.games import make_env
 from dqn_tf.loop import LEARN, NONE, STORE, EpisodeRunner
 from dqn_tf.presets import Config, ConfigError, get_preset, load_demonstrator
 from dqn_tf.quiet import tf  # TensorFlow without its start-up noise
+from dqn_tf.run_folder import (
+    BEST_WEIGHTS_FILE,
+    CHECKPOINT_FILE,
+    CONFIG_FILE,
+    HISTORY_FILE,
+    WEIGHTS_FILE,
+)
 from dqn_tf.seeding import set_global_seeds
 
-WEIGHTS_FILE = "weights.weights.h5"
-BEST_WEIGHTS_FILE = "best.weights.h5"
 # The evaluation copy of the game draws from its own stream, apart from the training game's.
 EVAL_SEED_OFFSET = 1_000_003
-CONFIG_FILE = "config.json"
-HISTORY_FILE = "history.json"
 
 
 class TrainingInterrupted(KeyboardInterrupt):
@@ -54,13 +57,6 @@ class TrainingInterrupted(KeyboardInterrupt):
     def __init__(self, message: str, checkpoint: Path) -> None:
         super().__init__(message)
         self.checkpoint = checkpoint
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    """Write JSON to ``path`` via a temporary file and a rename, so a reader never sees a
-    half-written file and an interrupted write leaves the old one intact."""
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
 def count_landings(landed: list[bool | None]) -> int | None:
@@ -149,10 +145,16 @@ class Environment:
     def weights_path(self) -> Path:
         return self.run_dir / WEIGHTS_FILE
 
+    @classmethod
+    def from_run_folder(cls, run_dir: str | os.PathLike, **kw: Any) -> Environment:
+        """An Environment with the configuration and seed a run folder was made with, to
+        continue it (``incremental``, ``resume``) without repeating its settings. Keyword
+        arguments (``render_mode``, ``summaries``, ...) go to the constructor."""
+        config, seed = run_folder.read_config(run_dir)
+        return cls(config=config, seed=seed, run_dir=run_dir, **kw)
+
     def save_config(self) -> Path:
-        path = self.run_dir / CONFIG_FILE
-        write_json_atomic(path, {"config": self.config.to_dict(), "seed": self.seed})
-        return path
+        return run_folder.write_config(self.run_dir, self.config, self.seed)
 
     def save_history(self) -> Path:
         path = self.run_dir / HISTORY_FILE
@@ -240,6 +242,26 @@ class Environment:
                 f"capture_frames needs render_mode='rgb_array' (this env has "
                 f"render_mode={self.env.render_mode!r})"
             )
+        if not trainable:
+            return self._learn(
+                epsilon, episodes, False, incremental, steps, log_every, capture_frames
+            )
+        # One writer per run folder, for as long as it writes (dqn_tf.run_folder).
+        with run_folder.lock(self.run_dir):
+            return self._learn(
+                epsilon, episodes, True, incremental, steps, log_every, capture_frames
+            )
+
+    def _learn(
+        self,
+        epsilon: float | None,
+        episodes: int | None,
+        trainable: bool,
+        incremental: bool,
+        steps: int | None,
+        log_every: int,
+        capture_frames: bool,
+    ) -> list[float]:
         if incremental:
             self._load_for_incremental()
         if epsilon is not None:
@@ -482,6 +504,15 @@ class Environment:
     def _load_for_incremental(self) -> None:
         if self.total_steps > 0:
             return  # this object has trained: its memory and weights are current
+        if (self.run_dir / CONFIG_FILE).is_file():
+            saved, _ = run_folder.read_config(self.run_dir)
+            run_folder.check_same_settings(
+                self.run_dir,
+                saved,
+                self.config.to_dict(),
+                how="incremental continues the run with its saved configuration "
+                "(Environment.from_run_folder builds one with it)",
+            )
         if self.checkpoint_path.is_file():
             self.resume()
         elif self.weights_path.is_file():

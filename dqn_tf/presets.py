@@ -53,9 +53,9 @@ class Config:
             ``max(batch_size, learning_starts)`` transitions (the book waits for one batch).
         prefill: seed 000's random pre-fill: before learning, play random episodes until the
             memory holds more than one batch.
-        demonstrator: ``"module:function"``, a scripted policy that maps an observation to
-            an action (for RocketLander-v0: ``"dqn_tf.envs.rocket_heuristic:heuristic"``), or
-            ``""`` for none (both seeds). Not in the seeds.
+        demonstrator: the registered name of a scripted policy that maps an observation to
+            an action (see :data:`DEMONSTRATORS`; for RocketLander-v0: ``"rocket_heuristic"``),
+            or ``""`` for none (both seeds). Not in the seeds.
         demo_episodes: before learning starts, the demonstrator plays this many episodes
             and every transition is stored in the replay memory (0 without a demonstrator),
             so that rare successes (landings) are in the memory from the first update. A
@@ -161,10 +161,12 @@ class Config:
             raise ConfigError("double_dqn and prefill must be true or false")
         _check_int("demo_episodes", self.demo_episodes, 0)
         if not isinstance(self.demonstrator, str) or (
-            self.demonstrator and self.demonstrator.count(":") != 1
+            self.demonstrator and not self.demonstrator.isidentifier()
         ):
+            # A name, never an import path: a run folder is data (see load_demonstrator).
             raise ConfigError(
-                f"demonstrator must be 'module:function' or '' (got {self.demonstrator!r})"
+                f"demonstrator must be a registered name such as 'rocket_heuristic', or '' "
+                f"(got {self.demonstrator!r}); registered: {sorted(DEMONSTRATORS)}"
             )
         if bool(self.demonstrator) != (self.demo_episodes > 0):
             raise ConfigError(
@@ -205,18 +207,65 @@ class Config:
         unknown = sorted(set(d) - set(field_names()))
         if unknown:
             raise ConfigError(f"unknown config field(s) {unknown}; allowed: {field_names()}")
+        d = dict(d)
+        # Run folders and checkpoints written before the registry named the demonstrator by
+        # its import path; those paths map to their names (any other path is refused).
+        if d.get("demonstrator") in _REGISTERED_BY_PATH:
+            d["demonstrator"] = _REGISTERED_BY_PATH[d["demonstrator"]]
         return cls(**d)
 
 
-def load_demonstrator(path: str) -> Callable[[Any], int]:
-    """The scripted policy named by ``Config.demonstrator`` (``"module:function"``)."""
-    module_name, _, name = path.partition(":")
-    try:
-        policy = getattr(importlib.import_module(module_name), name)
-    except (ImportError, AttributeError) as exc:
-        raise ConfigError(f"demonstrator {path!r} cannot be loaded ({exc})") from exc
+# Scripted policies a run may name in Config.demonstrator, registered by name as gymnasium
+# registers its games. A run folder (config.json, a checkpoint) holds only the name, so
+# reading one never imports a module it names: only code registered here, by this package or
+# by the user's own code before training, is ever run.
+DEMONSTRATORS: dict[str, str | Callable[[Any], int]] = {
+    "rocket_heuristic": "dqn_tf.envs.rocket_heuristic:heuristic",
+}
+_REGISTERED_BY_PATH = {"dqn_tf.envs.rocket_heuristic:heuristic": "rocket_heuristic"}
+
+
+def register_demonstrator(name: str, policy: str | Callable[[Any], int]) -> None:
+    """Make ``policy`` (a function, or ``"module:function"`` imported on first use) available
+    as ``Config(demonstrator=name)``.
+
+    Raises:
+        ConfigError: ``name`` is not an identifier or is taken by another policy.
+    """
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ConfigError(f"a demonstrator's name must be an identifier (got {name!r})")
+    if name in DEMONSTRATORS and DEMONSTRATORS[name] != policy:
+        raise ConfigError(f"demonstrator {name!r} is already registered ({DEMONSTRATORS[name]!r})")
+    if not (callable(policy) or (isinstance(policy, str) and policy.count(":") == 1)):
+        raise ConfigError(
+            f"demonstrator {name!r} must be a function or 'module:function' (got {policy!r})"
+        )
+    DEMONSTRATORS[name] = policy
+
+
+def load_demonstrator(name: str) -> Callable[[Any], int]:
+    """The scripted policy registered as ``name`` (``Config.demonstrator``).
+
+    Raises:
+        ConfigError: no policy is registered under ``name`` (the message lists those that
+            are), or the registered entry cannot be imported or is not a function.
+    """
+    if name not in DEMONSTRATORS:
+        raise ConfigError(
+            f"demonstrator {name!r} is not registered; registered: {sorted(DEMONSTRATORS)} "
+            f"(register yours with dqn_tf.presets.register_demonstrator before training)"
+        )
+    policy = DEMONSTRATORS[name]
+    if isinstance(policy, str):
+        module_name, _, attribute = policy.partition(":")
+        try:
+            policy = getattr(importlib.import_module(module_name), attribute)
+        except (ImportError, AttributeError) as exc:
+            raise ConfigError(
+                f"demonstrator {name!r} ({DEMONSTRATORS[name]}) cannot be loaded ({exc})"
+            ) from exc
     if not callable(policy):
-        raise ConfigError(f"demonstrator {path!r} is not a function (got {type(policy).__name__})")
+        raise ConfigError(f"demonstrator {name!r} is not a function (got {type(policy).__name__})")
     return policy
 
 
@@ -331,7 +380,7 @@ _OVERRIDES: dict[str, dict[str, Any]] = {
         "action_repeat": 4,
         # A scripted controller's episodes in the replay memory before learning, held to
         # by DQfD's margin loss: without them no landing ever reached the memory.
-        "demonstrator": "dqn_tf.envs.rocket_heuristic:heuristic",
+        "demonstrator": "rocket_heuristic",
         "demo_episodes": 1000,
         "demo_margin": 0.8,
         "summary_every": 100,

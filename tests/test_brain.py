@@ -136,7 +136,7 @@ def test_load_errors_name_file_and_mismatch(tmp_path):
         brain.load_weights(bad)
 
 
-DEMOS = dict(demonstrator="dqn_tf.envs.rocket_heuristic:heuristic", demo_episodes=1)
+DEMOS = dict(demonstrator="rocket_heuristic", demo_episodes=1)
 
 
 @pytest.mark.parametrize("demo", [[True, False], [True, True], [False, False]])

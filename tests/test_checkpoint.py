@@ -259,7 +259,7 @@ def test_interrupted_cli_run_resumes_to_the_straight_run(tmp_path):
     missing = cli(
         "train", "--episodes", "2", "--run-dir", str(tmp_path / "none"), "--resume", *common
     )
-    assert missing.returncode == 2 and "no checkpoint at" in missing.stderr
+    assert missing.returncode == 2 and "no config.json in run folder" in missing.stderr
 
 
 def test_demonstration_flags_survive_a_resume_and_older_checkpoints_have_none(tmp_path):

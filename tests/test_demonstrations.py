@@ -6,9 +6,16 @@ import pytest
 from dqn_tf.environment import Environment
 from dqn_tf.envs.rocket_heuristic import heuristic
 from dqn_tf.games import make_env
-from dqn_tf.presets import ConfigError, get_preset, load_demonstrator
+from dqn_tf.presets import (
+    DEMONSTRATORS,
+    Config,
+    ConfigError,
+    get_preset,
+    load_demonstrator,
+    register_demonstrator,
+)
 
-HEURISTIC = "dqn_tf.envs.rocket_heuristic:heuristic"
+HEURISTIC = "rocket_heuristic"
 # Acting on every step keeps the count simple: one stored transition per game step.
 SMALL = dict(
     memory_size=5_000, action_repeat=1, eval_every_steps=0, summary_every=100,
@@ -69,8 +76,8 @@ def test_demonstrations_are_the_heuristics_episodes_and_are_stored_once(tmp_path
         (dict(demonstrator=HEURISTIC), "demonstrator and demo_episodes go together"),
         (dict(demo_episodes=3), "demonstrator and demo_episodes go together"),
         (
-            dict(demonstrator="heuristic", demo_episodes=3),
-            "'module:function' or '' (got 'heuristic')",
+            dict(demonstrator="evil.module:run", demo_episodes=3),
+            "a registered name such as 'rocket_heuristic', or '' (got 'evil.module:run')",
         ),
         (dict(demo_episodes=-1), "demo_episodes must be an integer >= 0 (got -1)"),
         (dict(demo_margin=-0.5), "demo_margin must be a number >= 0 (got -0.5)"),
@@ -83,14 +90,34 @@ def test_bad_demonstration_settings_are_named(changes, needle):
     assert needle in str(err.value)
 
 
-def test_a_demonstrator_that_cannot_be_loaded_is_named():
-    with pytest.raises(ConfigError, match="demonstrator 'no_such_module:f' cannot be loaded"):
-        load_demonstrator("no_such_module:f")
-    with pytest.raises(ConfigError, match="'dqn_tf.envs.rocket_heuristic:nothing' cannot be"):
-        load_demonstrator("dqn_tf.envs.rocket_heuristic:nothing")
+def test_a_demonstrator_that_cannot_be_loaded_is_named(monkeypatch):
+    monkeypatch.setattr("dqn_tf.presets.DEMONSTRATORS", dict(DEMONSTRATORS))
+    with pytest.raises(ConfigError, match=r"'nobody' is not registered; registered: \["):
+        load_demonstrator("nobody")
+    register_demonstrator("missing", "no_such_module:f")
+    with pytest.raises(ConfigError, match="demonstrator 'missing' .* cannot be loaded"):
+        load_demonstrator("missing")
+    register_demonstrator("constant", "dqn_tf.envs.rocket_heuristic:ROCKET_MASS")
     with pytest.raises(ConfigError, match="is not a function"):
-        load_demonstrator("dqn_tf.envs.rocket_heuristic:ROCKET_MASS")
+        load_demonstrator("constant")
+    with pytest.raises(ConfigError, match="already registered"):
+        register_demonstrator("rocket_heuristic", "somewhere:else")
+    with pytest.raises(ConfigError, match="must be an identifier"):
+        register_demonstrator("a.b", heuristic)
+    register_demonstrator("mine", heuristic)  # a function registered by the user's code
+    assert load_demonstrator("mine") is heuristic
     assert load_demonstrator(HEURISTIC) is heuristic
+
+
+def test_a_run_folder_names_its_demonstrator_and_old_paths_still_load():
+    # Before the registry a run folder held the import path: it maps to the name.
+    old = get_preset("rocket").to_dict() | {
+        "demonstrator": "dqn_tf.envs.rocket_heuristic:heuristic"
+    }
+    assert Config.from_dict(old).demonstrator == "rocket_heuristic"
+    # Any other path is refused before anything is imported (a run folder is data).
+    with pytest.raises(ConfigError, match="registered name"):
+        Config.from_dict(old | {"demonstrator": "os:system"})
 
 
 def test_an_interrupt_during_the_demonstrations_says_there_is_nothing_to_resume(

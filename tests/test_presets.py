@@ -1,8 +1,17 @@
 import json
+from pathlib import Path
 
 import pytest
 
-from dqn_tf.presets import PRESETS, SOURCES, Config, ConfigError, field_names, get_preset
+from dqn_tf.presets import (
+    PRESETS,
+    SOURCES,
+    Config,
+    ConfigError,
+    field_names,
+    get_preset,
+    preset_table,
+)
 
 
 def test_book_preset_is_the_books_values():
@@ -64,3 +73,9 @@ def test_json_round_trip():
         c = get_preset(name)
         again = Config.from_dict(json.loads(c.to_json()))
         assert again == c
+
+
+def test_readme_preset_table_is_the_generated_one():
+    """The README's table is `python -m dqn_tf presets --markdown`: regenerate it after a change."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert preset_table().strip() in readme

@@ -1,0 +1,289 @@
+"""The rules of a run folder, in one place: its files, its lock, its saved configuration.
+
+A run folder is what ``train`` leaves and what ``evaluate``, ``replay``, ``--resume``,
+``Environment.incremental`` and the sweep read back:
+
+* ``config.json``: the whole configuration and the seed; a resume continues with it;
+* ``weights.weights.h5`` and ``best.weights.h5``: the final and the best evaluated weights;
+* ``history.json``: every episode's return and length, landings, periodic evaluations;
+* ``checkpoint.npz``: the whole state of the run (:mod:`dqn_tf.checkpoint`);
+* ``tensorboard/``: events;
+* ``.lock``: held by the one process that writes the folder.
+
+Every file is written atomically (:mod:`dqn_tf.files`), so a reader, or a process killed at
+any moment, never sees half a file. Only one process writes a folder at a time: two
+``train --resume`` on one folder would otherwise write their checkpoints over each other and
+both end "successfully". The lock is an ``flock`` on ``.lock``: the kernel releases it when
+its process dies, even by ``kill -9``, so a crashed run never blocks the next one, and the
+process id the dead holder left in the file lets the next writer say that it took a stale
+lock over. Readers never take it.
+
+A run folder is data, never code: nothing read from it is imported or executed (a
+demonstrator is named by its registered name, see :func:`dqn_tf.presets.load_demonstrator`).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import socket
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from dqn_tf.presets import Config, ConfigError, field_names
+
+CONFIG_FILE = "config.json"
+HISTORY_FILE = "history.json"
+WEIGHTS_FILE = "weights.weights.h5"
+BEST_WEIGHTS_FILE = "best.weights.h5"
+CHECKPOINT_FILE = "checkpoint.npz"
+LOCK_FILE = ".lock"
+
+# Fields of history.json and the JSON types each must have.
+_HISTORY_TYPES: dict[str, tuple[type, ...]] = {
+    "episode_rewards": (list,),
+    "episode_lengths": (list,),
+    "landed_episodes": (list,),
+    "steps": (int,),
+    "prefill_steps": (int,),
+    "evaluations": (list,),
+    "best_eval": (int, float, type(None)),
+}
+
+
+class RunFolderBusy(ConfigError):
+    """Another process is writing this run folder."""
+
+
+class RunFolderError(ConfigError):
+    """A file of the run folder is missing, damaged or was edited into something invalid."""
+
+
+# --- the lock -----------------------------------------------------------------------------------
+
+# Folders this process holds, so that code which locks again inside (train -> learn) does not
+# lock itself out: flock conflicts between two open() of one file even in one process.
+_held: dict[Path, list[int]] = {}
+
+
+@contextmanager
+def lock(run_dir: str | os.PathLike[str]) -> Iterator[Path]:
+    """Hold the run folder's write lock for the duration of the ``with`` block.
+
+    Creates the folder if needed. Re-entrant within one process.
+
+    Raises:
+        RunFolderBusy: another live process holds it; the message names the folder and that
+            process (its id, host and command). Nothing in the folder is changed.
+    """
+    path = Path(run_dir).resolve()
+    if path in _held:
+        _held[path][1] += 1
+        try:
+            yield path
+        finally:
+            _held[path][1] -= 1
+        return
+    path.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = _describe(_read_holder(fd))
+        os.close(fd)
+        raise RunFolderBusy(
+            f"run folder {path} is being written by {holder}; wait for it to end or stop it, "
+            f"or use another --run-dir (evaluate, replay and TensorBoard can read it meanwhile)"
+        ) from None
+    previous = _read_holder(fd)
+    if previous:
+        # We hold the lock, so whoever wrote this is gone: a clean exit empties the file.
+        print(
+            f"note: run folder {path}: the lock of {_describe(previous)} is stale (that "
+            f"process ended without releasing it, e.g. killed); taking it over",
+            file=sys.stderr,
+            flush=True,
+        )
+    _remove_leftovers(path)
+    me = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.time()}
+    me["command"] = " ".join(sys.argv)[:500]
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, json.dumps(me).encode(), 0)
+    os.fsync(fd)
+    _held[path] = [fd, 1]
+    try:
+        yield path
+    finally:
+        del _held[path]
+        os.ftruncate(fd, 0)  # released cleanly: nothing stale for the next writer
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def _remove_leftovers(path: Path) -> None:
+    """Delete the temporary files of writes that a killed writer never finished (atomic
+    writes name them ``.<file>.<random><suffix>``; see dqn_tf.files.atomic_path): partial
+    files that nothing reads. Only the lock's holder may, as no other writer is running."""
+    for leftover in path.iterdir():
+        name = leftover.name
+        if name.startswith(".") and ".tmp" in name and name != LOCK_FILE and leftover.is_file():
+            leftover.unlink()
+
+
+def holder(run_dir: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """Who holds (or, after a crash, last held) the folder's lock, as written there."""
+    try:
+        fd = os.open(Path(run_dir) / LOCK_FILE, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        return _read_holder(fd)
+    finally:
+        os.close(fd)
+
+
+def _read_holder(fd: int) -> dict[str, Any] | None:
+    data = os.pread(fd, 4096, 0)
+    if not data:
+        return None
+    try:
+        found = json.loads(data)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return {"pid": "?", "command": data[:80].decode(errors="replace")}
+    return found if isinstance(found, dict) else None
+
+
+def _describe(found: dict[str, Any] | None) -> str:
+    if not found:
+        return "another process"
+    since = found.get("since")
+    when = (
+        time.strftime(" since %Y-%m-%d %H:%M:%S", time.localtime(since))
+        if isinstance(since, int | float)
+        else ""
+    )
+    return (
+        f"process {found.get('pid', '?')} on {found.get('host', '?')}{when} "
+        f"({found.get('command', '?')})"
+    )
+
+
+# --- the saved configuration --------------------------------------------------------------------
+
+
+def write_config(run_dir: str | os.PathLike[str], config: Config, seed: int) -> Path:
+    from dqn_tf.files import write_json_atomic
+
+    path = Path(run_dir) / CONFIG_FILE
+    write_json_atomic(path, {"config": config.to_dict(), "seed": seed})
+    return path
+
+
+def read_config(run_dir: str | os.PathLike[str]) -> tuple[Config, int]:
+    """The configuration and seed a run was made with, checked.
+
+    Raises:
+        FileNotFoundError: no ``config.json`` (nothing was trained there).
+        RunFolderError: the file is not JSON, lacks a field, or holds a value of the wrong
+            type or outside its range; the message names the file and the field.
+    """
+    path = Path(run_dir) / CONFIG_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"no {CONFIG_FILE} in run folder {run_dir} (train there first)")
+    data = _read_json(path)
+    if not isinstance(data, dict) or set(data) != {"config", "seed"}:
+        keys = sorted(data) if isinstance(data, dict) else type(data).__name__
+        raise RunFolderError(
+            f"{path} must hold an object with exactly 'config' and 'seed' (got {keys})"
+        )
+    seed = data["seed"]
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise RunFolderError(f"{path}: seed must be an integer >= 0 (got {seed!r})")
+    if not isinstance(data["config"], dict):
+        raise RunFolderError(f"{path}: config must be an object of fields (got {data['config']!r})")
+    try:
+        return Config.from_dict(data["config"]), seed
+    except (ConfigError, TypeError) as exc:
+        raise RunFolderError(f"{path}: {exc}") from exc
+
+
+def read_history(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
+    """``history.json``, checked: the fields it must have, each of the right JSON type, and
+    one return and one length per episode.
+
+    Raises:
+        FileNotFoundError: no ``history.json``.
+        RunFolderError: damaged or hand-edited into something invalid, naming the field.
+    """
+    path = Path(run_dir) / HISTORY_FILE
+    if not path.is_file():
+        raise FileNotFoundError(f"no {HISTORY_FILE} in run folder {run_dir}")
+    data = _read_json(path)
+    if not isinstance(data, dict):
+        raise RunFolderError(f"{path} must hold an object (got {type(data).__name__})")
+    unknown = sorted(set(data) - set(_HISTORY_TYPES))
+    missing = sorted(set(_HISTORY_TYPES) - set(data))
+    if unknown or missing:
+        raise RunFolderError(f"{path}: unknown fields {unknown}, missing fields {missing}")
+    for name, types in _HISTORY_TYPES.items():
+        value = data[name]
+        if not isinstance(value, types) or isinstance(value, bool):
+            wanted = " or ".join("null" if t is type(None) else t.__name__ for t in types)
+            raise RunFolderError(f"{path}: {name} must be {wanted} (got {value!r:.60})")
+    if len(data["episode_rewards"]) != len(data["episode_lengths"]):
+        raise RunFolderError(
+            f"{path}: {len(data['episode_rewards'])} episode_rewards but "
+            f"{len(data['episode_lengths'])} episode_lengths"
+        )
+    return data
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise RunFolderError(f"{path} is damaged: not valid JSON ({exc})") from exc
+
+
+# --- what may change on resume ------------------------------------------------------------------
+
+
+def check_same_settings(
+    run_dir: str | os.PathLike[str],
+    saved: Config,
+    asked: dict[str, Any],
+    how: str = "--resume continues with the saved configuration",
+) -> None:
+    """Refuse settings that disagree with the run's saved configuration.
+
+    Args:
+        run_dir: the folder (for the message).
+        saved: its saved configuration.
+        asked: the fields asked for now (a whole preset's fields, or only those given with
+            ``--set``; ``seed`` may be among them), each compared with the saved value.
+        how: what the user should know about resuming, for the message.
+
+    Raises:
+        ConfigError: naming every field that differs, with both values.
+    """
+    unknown = sorted(set(asked) - set(field_names()) - {"seed"})
+    if unknown:
+        raise ConfigError(f"unknown config field(s) {unknown}; allowed: {field_names()}")
+    values = {**saved.to_dict()}
+    differing = []
+    for name, value in sorted(asked.items()):
+        if name == "seed":
+            continue
+        candidate = Config.from_dict({**values, name: value}).to_dict()[name]
+        if candidate != values[name]:
+            differing.append(f"{name}: {values[name]!r} saved, {value!r} asked")
+    if differing:
+        raise ConfigError(
+            f"run folder {run_dir} was made with other settings ({'; '.join(differing)}); "
+            f"{how}: leave those options out, or start a new run in another --run-dir"
+        )
