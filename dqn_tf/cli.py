@@ -225,29 +225,33 @@ def cmd_presets(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_sweep(args: argparse.Namespace) -> dict[str, Any]:
-    """``sweep``: see :mod:`dqn_tf.sweep`. Trials that failed leave exit status 1, after
-    the results (and with ``--json`` the summary line) are written."""
-    from dqn_tf.sweep import parse_set, sweep
+    """``sweep``: see :mod:`dqn_tf.sweep`. Ray failing to start or stopping, or trials that
+    failed, leave exit status 1 (after the results, and with ``--json`` the summary line)."""
+    from dqn_tf.sweep import SweepError, parse_set, sweep
 
-    result = sweep(
-        args.preset,
-        run_dir=args.run_dir,
-        steps=args.steps,
-        episodes=args.episodes,
-        seeds=args.seeds,
-        grid=parse_set(args.set),
-        env=args.env,
-        eval_episodes=args.eval_episodes,
-        cpus_per_trial=args.cpus_per_trial,
-        max_concurrent=args.max_concurrent,
-        num_cpus=args.num_cpus,
-        address=args.address,
-        resume=args.resume,
-        asha=args.asha,
-        asha_grace=args.asha_grace,
-        asha_reduction=args.asha_reduction,
-        report_every=args.report_every,
-    )
+    try:
+        result = sweep(
+            args.preset,
+            run_dir=args.run_dir,
+            steps=args.steps,
+            episodes=args.episodes,
+            seeds=args.seeds,
+            grid=parse_set(args.set) if args.set else None,
+            env=args.env,
+            eval_episodes=args.eval_episodes,
+            cpus_per_trial=args.cpus_per_trial,
+            max_concurrent=args.max_concurrent,
+            num_cpus=args.num_cpus,
+            address=args.address,
+            resume=args.resume,
+            asha=args.asha,
+            asha_grace=args.asha_grace,
+            asha_reduction=args.asha_reduction,
+            report_every=args.report_every,
+        )
+    except SweepError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
     failed = [r for r in result["trials"] if r["status"] == "error"]
     if failed:
         if args.json:
@@ -336,11 +340,11 @@ def build_parser() -> argparse.ArgumentParser:
         "sweep", help="train a preset over a grid of settings and seeds with Ray Tune"
     )
     sweep.add_argument("--env", default=None, help="gymnasium id (default: the preset's)")
-    sweep.add_argument("--preset", default="fast", choices=PRESETS)
-    budget = sweep.add_mutually_exclusive_group(required=True)
+    sweep.add_argument("--preset", default=None, choices=PRESETS, help="default: fast")
+    budget = sweep.add_mutually_exclusive_group()
     budget.add_argument("--episodes", type=int, help="episodes per trial")
     budget.add_argument("--steps", type=int, help="environment steps per trial")
-    sweep.add_argument("--seeds", type=int, nargs="+", default=[0], help="default: 0")
+    sweep.add_argument("--seeds", type=int, nargs="+", default=None, help="default: 0")
     sweep.add_argument(
         "--set",
         action="append",
@@ -353,11 +357,14 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument(
         "--eval-episodes",
         type=int,
-        default=100,
-        help="greedy episodes per evaluation of each trial's final and best weights",
+        default=None,
+        help="greedy episodes per evaluation of each trial's final and best weights (default: 100)",
     )
     sweep.add_argument(
-        "--cpus-per-trial", type=float, default=1.0, help="CPUs (and TensorFlow threads) per trial"
+        "--cpus-per-trial",
+        type=float,
+        default=None,
+        help="CPUs (and TensorFlow threads) per trial (default: 1)",
     )
     sweep.add_argument("--max-concurrent", type=int, help="at most this many trials at once")
     sweep.add_argument("--num-cpus", type=int, help="CPUs of the local Ray (default: all)")
@@ -369,7 +376,8 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument(
         "--resume",
         action="store_true",
-        help="continue a stopped sweep: finished trials are kept, the others continue",
+        help="continue a stopped sweep as it was asked (saved in its folder): finished "
+        "trials are kept, the others continue; only --steps/--episodes may change",
     )
     sweep.add_argument(
         "--asha", action="store_true", help="stop trailing trials early (ASHA, on eval_mean)"
