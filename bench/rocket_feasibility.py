@@ -1,6 +1,7 @@
 """How much room RocketLander-v0 leaves a discrete-action agent: brake as hard as possible.
 
-    python bench/rocket_feasibility.py [--episodes 100] [--repeat 4 8] [--json]
+    python bench/rocket_feasibility.py [--episodes 100] [--seed 0] [--repeat 4 8] [--json]
+    python bench/rocket_feasibility.py --demonstrator rocket_heuristic rocket_gimbal --seed 1000
     python bench/rocket_feasibility.py --run-dir runs/rocket --weights best [--episodes 100]
 
 The rocket starts 0.95 H up at 80 m/s downwards (74 m/s after the first step, when the legs
@@ -16,16 +17,25 @@ reports:
   rocket turns while the throttle ramps up, and thrust along a tilted axis brakes less;
 * the net deceleration at full throttle with the rocket upright, measured in the game.
 
-It then plays the hand-written controller ``dqn_tf.envs.rocket_heuristic.heuristic`` from
-the same starts, once deciding on every step and once per action repeat of ``--repeat``
-(default 4 and 8, as a DQN agent with that action repeat must), and counts its landings, by
-|omega0| as well: a yardstick for what a discrete-action policy can land at all.
+It then plays each registered demonstrator of ``--demonstrator`` (default: the hand-written
+``rocket_heuristic``; ``rocket_gimbal`` turns the engine against the spin) from the same
+starts, once deciding on every step and once per action repeat of ``--repeat`` (default 4
+and 8, as a DQN agent with that action repeat must; the ``rocket`` preset uses 4), and
+counts its landings, by |omega0| as well: a yardstick for what a discrete-action policy can
+land at all.
+
+The starts are ``reset(seed=s)`` for s from ``--seed`` (default 0: the seeds the
+demonstrators were tuned on; 1000 is the held-out range that ``evaluate --seed 1000``
+plays). A landing is the game's own ``info["landed"]`` (both legs on the deck, slower than
+8 units/s, for a second), as ``evaluate`` counts it. The report ends with a Markdown table of
+landings by |omega0| band (< 0.2, 0.2-0.4, > 0.4 rad/s) for every controller on the same
+starts.
 
 With ``--run-dir`` it also plays a trained agent greedily from the same starts and counts
 how often it brakes to a stop above the deck, and how often it lands, so the two can be
 compared: braking is the half of the task a DQN learns first.
 
-It trains nothing and takes a few seconds (a minute with an agent). The README's
+It trains nothing and takes under a minute (a minute more with an agent). The README's
 RocketLander section quotes it.
 """
 
@@ -33,6 +43,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -44,10 +55,14 @@ import numpy as np  # noqa: E402
 
 import dqn_tf  # noqa: E402, F401  (registers RocketLander-v0)
 from dqn_tf.envs import rocket_lander as rl  # noqa: E402
-from dqn_tf.envs.rocket_heuristic import heuristic  # noqa: E402
+from dqn_tf.games import make_env  # noqa: E402
+from dqn_tf.presets import load_demonstrator  # noqa: E402
 
 THROTTLE_UP = 2
 SPIN_BINS = ((0.0, 0.2), (0.2, 0.4), (0.4, 0.7), (0.7, 1.41))
+# The bands of the README's table: controllers tuned per start land every start below
+# 0.2 rad/s, most between 0.2 and 0.4, hardly any above (shared FACTS, RocketLander-v0).
+BANDS = ((0.0, 0.2), (0.2, 0.4), (0.4, math.inf))
 
 
 def height_above_deck(env: rl.RocketLander) -> float:
@@ -78,35 +93,57 @@ def brake(env: gym.Env, seed: int) -> dict[str, float | bool]:
     return out
 
 
-def by_initial_spin(records: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+def by_initial_spin(
+    records: list[dict[str, Any]], key: str, bins: tuple[tuple[float, float], ...] = SPIN_BINS
+) -> list[dict[str, Any]]:
     """How many records have ``key`` true, per bin of the initial spin |omega0|."""
     out = []
-    for lo, hi in SPIN_BINS:
+    for lo, hi in bins:
         group = [r for r in records if lo <= r["omega0"] < hi]
-        out.append({"omega0": [lo, hi], "starts": len(group), key: sum(r[key] for r in group)})
+        bounds = [lo, hi if math.isfinite(hi) else None]  # JSON has no infinity
+        out.append({"omega0": bounds, "starts": len(group), key: sum(r[key] for r in group)})
     return out
 
 
-def heuristic_landings(env: gym.Env, episodes: int, repeat: int) -> list[dict[str, Any]]:
-    """The heuristic from ``reset(seed=0..episodes-1)``, deciding every ``repeat`` steps."""
+def demonstrator_landings(name: str, seeds: range, repeat: int) -> list[dict[str, Any]]:
+    """The demonstrator registered as ``name`` from ``reset(seed=s)`` for each s in
+    ``seeds``, deciding every ``repeat`` steps through the game the ``rocket`` preset
+    evaluates on (``make_env`` with its action repeat)."""
+    policy = load_demonstrator(name)
+    env = make_env("RocketLander-v0", action_repeat=repeat)
     results = []
-    for seed in range(episodes):
+    for seed in seeds:
         obs, _ = env.reset(seed=seed)
         omega0 = abs(float(obs[9]))
-        step, info = 0, {}
         while True:
-            if step % repeat == 0:
-                action = heuristic(obs)
-            obs, _, terminated, truncated, info = env.step(action)
-            step += 1
+            obs, _, terminated, truncated, info = env.step(int(policy(obs)))
             if terminated or truncated:
                 break
         results.append({"omega0": omega0, "landed": bool(info.get("landed"))})
+    env.close()
     return results
 
 
-def agent_run(run_dir: Path, weights: str, episodes: int) -> dict[str, Any]:
-    """Greedy episodes of the agent saved in ``run_dir`` from ``reset(seed=0..episodes-1)``:
+def band_table(rows: list[tuple[str, list[dict[str, Any]]]], seeds: range) -> str:
+    """A Markdown table of landings by |omega0| band, one row per (label, records)."""
+    heads = [f"{lo}-{hi}" if hi != math.inf else f"> {lo}" for lo, hi in BANDS]
+    heads[0] = f"< {BANDS[0][1]}"
+    # Markdown cells cannot hold a bare "|".
+    lines = [
+        f"| controller (seeds {seeds.start}-{seeds.stop - 1}) | "
+        + " | ".join(f"\\|omega0\\| {h} rad/s" for h in heads)
+        + " | all |",
+        "|---" * (len(BANDS) + 2) + "|",
+    ]
+    for label, records in rows:
+        cells = [f"{g['landed']}/{g['starts']}" for g in by_initial_spin(records, "landed", BANDS)]
+        landed = sum(r["landed"] for r in records)
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | **{landed}/{len(records)}** |")
+    return "\n".join(lines)
+
+
+def agent_run(run_dir: Path, weights: str, seeds: range) -> dict[str, Any]:
+    """Greedy episodes of the agent saved in ``run_dir`` from ``reset(seed=s)``, s in ``seeds``:
     how many reach vertical velocity >= 0 above the deck (checked after each decision), and
     how many land."""
     from dqn_tf.cli import _load_run
@@ -119,7 +156,7 @@ def agent_run(run_dir: Path, weights: str, episodes: int) -> dict[str, Any]:
     env.agent.load_weights(run_dir / (BEST_WEIGHTS_FILE if weights == "best" else WEIGHTS_FILE))
     game = env.env.unwrapped
     records = []
-    for seed in range(episodes):
+    for seed in seeds:
         obs, _ = env.env.reset(seed=seed)
         omega0 = abs(float(obs[9]))
         has_stopped = False
@@ -139,55 +176,86 @@ def agent_run(run_dir: Path, weights: str, episodes: int) -> dict[str, Any]:
         "stopped": sum(r["stopped"] for r in records),
         "landed": sum(r["landed"] for r in records),
         "landed_by_initial_spin": by_initial_spin(records, "landed"),
+        "landed_by_band": by_initial_spin(records, "landed", BANDS),
+        "records": records,
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--episodes", type=int, default=100)
+    parser.add_argument("--seed", type=int, default=0, help="the first start's reset seed")
     parser.add_argument("--repeat", type=int, nargs="*", default=[4, 8])
+    parser.add_argument(
+        "--demonstrator",
+        nargs="+",
+        default=["rocket_heuristic"],
+        metavar="NAME",
+        help="registered demonstrators to play (dqn_tf.presets.DEMONSTRATORS)",
+    )
     parser.add_argument("--run-dir", type=Path, help="also play the agent of this run")
     parser.add_argument("--weights", choices=("final", "best"), default="best")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    seeds = range(args.seed, args.seed + args.episodes)
 
     env = gym.make("RocketLander-v0")
-    results = [brake(env, seed) for seed in range(args.episodes)]
-    controller = {
-        repeat: heuristic_landings(env, args.episodes, repeat) for repeat in [1, *args.repeat]
-    }
+    results = [brake(env, seed) for seed in seeds]
     env.close()
+    played = {
+        name: {repeat: demonstrator_landings(name, seeds, repeat) for repeat in [1, *args.repeat]}
+        for name in args.demonstrator
+    }
     stopped = [r for r in results if r["stopped"]]
     heights = sorted(float(r["height"]) for r in stopped)
     decels = [
         r["upright_full_throttle_decel"] for r in results if "upright_full_throttle_decel" in r
     ]
     by_spin = by_initial_spin(results, "stopped")
-    heuristic_report = [
-        {
-            "repeat": repeat,
-            "landed": sum(r["landed"] for r in runs),
-            "by_initial_spin": by_initial_spin(runs, "landed"),
-        }
-        for repeat, runs in controller.items()
-    ]
-    report = {
-        "command": f"python bench/rocket_feasibility.py --episodes {args.episodes} "
-        f"--repeat {' '.join(map(str, args.repeat))}",
+    demonstrators = {
+        name: [
+            {
+                "repeat": repeat,
+                "landed": sum(r["landed"] for r in runs),
+                "by_initial_spin": by_initial_spin(runs, "landed"),
+                "by_band": by_initial_spin(runs, "landed", BANDS),
+            }
+            for repeat, runs in by_repeat.items()
+        ]
+        for name, by_repeat in played.items()
+    }
+    command = f"python bench/rocket_feasibility.py --episodes {args.episodes}"
+    if args.seed:
+        command += f" --seed {args.seed}"
+    command += f" --repeat {' '.join(map(str, args.repeat))}"
+    if args.demonstrator != ["rocket_heuristic"]:
+        command += f" --demonstrator {' '.join(args.demonstrator)}"
+    report: dict[str, Any] = {
+        "command": command,
         "episodes": args.episodes,
+        "seeds": [seeds.start, seeds.stop - 1],
         "stopped_above_deck": len(stopped),
         "stop_height_min": heights[0] if heights else None,
         "stop_height_median": float(np.median(heights)) if heights else None,
         "stop_height_max": heights[-1] if heights else None,
         "by_initial_spin": by_spin,
         "upright_full_throttle_decel": float(np.mean(decels)) if decels else None,
-        "heuristic": heuristic_report,
+        "demonstrators": demonstrators,
         "rocket_height": rl.ROCKET_HEIGHT,
         "start_height_above_deck": 0.95 * rl.H - rl.DECK_Y,
     }
+    if "rocket_heuristic" in demonstrators:
+        report["heuristic"] = demonstrators["rocket_heuristic"]  # the key earlier reports used
+    rows = [
+        (f"{name}, {'every step' if repeat == 1 else f'action repeat {repeat}'}", runs)
+        for name, by_repeat in played.items()
+        for repeat, runs in by_repeat.items()
+    ]
     if args.run_dir is not None:
         report["command"] += f" --run-dir {args.run_dir} --weights {args.weights}"
-        report["agent"] = agent_run(args.run_dir, args.weights, args.episodes)
+        report["agent"] = agent_run(args.run_dir, args.weights, seeds)
+        rows.append((f"greedy agent ({args.weights} weights)", report["agent"].pop("records")))
+    report["band_table"] = band_table(rows, seeds)
     if args.json:
         print(json.dumps(report, indent=2))
         return
@@ -209,15 +277,16 @@ def main() -> None:
     if decels:
         decel = report["upright_full_throttle_decel"]
         print(f"  net deceleration at full throttle, upright: {decel:.1f} m/s^2")
-    for entry in heuristic_report:
-        spins = ", ".join(
-            f"{g['landed']}/{g['starts']} with |omega0| in [{g['omega0'][0]}, {g['omega0'][1]})"
-            for g in entry["by_initial_spin"]
-        )
-        print(
-            f"heuristic deciding every {entry['repeat']} step(s): lands {entry['landed']}/"
-            f"{args.episodes} ({spins})"
-        )
+    for name, entries in demonstrators.items():
+        for entry in entries:
+            spins = ", ".join(
+                f"{g['landed']}/{g['starts']} with |omega0| in [{g['omega0'][0]}, {g['omega0'][1]})"
+                for g in entry["by_initial_spin"]
+            )
+            print(
+                f"{name} deciding every {entry['repeat']} step(s): lands {entry['landed']}/"
+                f"{args.episodes} ({spins})"
+            )
     if "agent" in report:
         agent = report["agent"]
         print(
@@ -229,6 +298,8 @@ def main() -> None:
             )
             + ")"
         )
+    print()
+    print(report["band_table"])
 
 
 if __name__ == "__main__":

@@ -221,6 +221,7 @@ class Config:
 # by the user's own code before training, is ever run.
 DEMONSTRATORS: dict[str, str | Callable[[Any], int]] = {
     "rocket_heuristic": "dqn_tf.envs.rocket_heuristic:heuristic",
+    "rocket_gimbal": "dqn_tf.envs.rocket_gimbal:gimbal_controller",
 }
 _REGISTERED_BY_PATH = {"dqn_tf.envs.rocket_heuristic:heuristic": "rocket_heuristic"}
 
