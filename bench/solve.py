@@ -27,16 +27,22 @@ ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
 
 
-def cli(*args: str) -> dict:
+def cli(*args: str, threads: int = 0) -> dict:
+    """Run `python -m dqn_tf ARGS --json` and return its JSON line; ``threads`` > 0 sizes
+    TensorFlow's pools through its environment variables (a sweep's trials have pools of
+    their CPU count, and the same run needs the same pools)."""
+    env = dict(ENV)
+    if threads:
+        env.update(TF_NUM_INTRAOP_THREADS=str(threads), TF_NUM_INTEROP_THREADS=str(threads))
     proc = subprocess.run(
         [sys.executable, "-m", "dqn_tf", *args, "--json"],
         capture_output=True,
         text=True,
-        env=ENV,
+        env=env,
         cwd=ROOT,
     )
     if proc.returncode != 0:
-        raise SystemExit(f"failed: python -m dqn_tf {' '.join(args)}\n{proc.stderr[-2000:]}")
+        raise SystemExit(f"failed: python -m dqn_tf {' '.join(args)}\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 

@@ -23,34 +23,16 @@ import argparse
 import json
 import os
 import shlex
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+
+from solve import cli  # noqa: E402  (bench/ is this script's folder, first on sys.path)
 
 from dqn_tf.sweep import parse_set, plan_trials  # noqa: E402  (no TensorFlow: fast)
-
-
-def cli(*args: str, threads: int = 0) -> dict:
-    """Run `python -m dqn_tf ARGS --json` and return its JSON line; ``threads`` > 0 sizes
-    TensorFlow's pools through its environment variables."""
-    env = dict(ENV)
-    if threads:
-        env.update(TF_NUM_INTRAOP_THREADS=str(threads), TF_NUM_INTEROP_THREADS=str(threads))
-    proc = subprocess.run(
-        [sys.executable, "-m", "dqn_tf", *args, "--json"],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-    )
-    if proc.returncode != 0:
-        raise SystemExit(f"failed: python -m dqn_tf {shlex.join(args)}\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def _round(value: float | None) -> float | None:
