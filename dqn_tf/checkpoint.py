@@ -23,8 +23,9 @@ import json
 import os
 import random
 import zipfile
+from collections import deque
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -33,7 +34,35 @@ from dqn_tf.presets import Config, ConfigError
 from dqn_tf.run_folder import CHECKPOINT_FILE
 
 if TYPE_CHECKING:  # pragma: no cover
-    from dqn_tf.environment import Environment
+    from dqn_tf.agent import Agent
+
+
+class RunState(Protocol):
+    """What a checkpoint saves and restores of a run: the attributes of an
+    :class:`~dqn_tf.environment.Environment` it reads and writes. Written out here so that
+    this module does not import environment.py, which imports it."""
+
+    seed: int
+    config: Config
+    run_dir: Path
+    nS: int
+    nA: int
+    agent: Agent
+    env: Any  # the gymnasium game; its generator is saved
+    eval_env: Any  # the periodic evaluations' game (None until the first one)
+    evaluation_runner: Any
+    total_steps: int
+    prefill_steps: int
+    episode_rewards: list[float]
+    episode_lengths: list[int]
+    reward_avg: deque[float]
+    landed_episodes: list[int]
+    evaluations: list[list[float]]
+    best_eval: float | None
+    next_eval_at: int
+    _next_reset_seed: int | None
+    _next_eval_reset_seed: int | None
+
 
 FORMAT_VERSION = 1
 _HEADER = "__state__"
@@ -52,7 +81,7 @@ class CheckpointError(ConfigError):
     """A checkpoint that is missing, damaged or made for another game or network."""
 
 
-def _variables(env: Environment) -> list[tuple[str, Any]]:
+def _variables(env: RunState) -> list[tuple[str, Any]]:
     """Every piece of TensorFlow state of the run, with stable names, in a fixed order."""
     agent, brain, memory = env.agent, env.agent.brain, env.agent.memory
     named: list[tuple[str, Any]] = []
@@ -76,7 +105,7 @@ def _variables(env: Environment) -> list[tuple[str, Any]]:
     return named
 
 
-def _python_state(env: Environment) -> dict[str, Any]:
+def _python_state(env: RunState) -> dict[str, Any]:
     py_version, py_internal, py_gauss = random.getstate()
     np_state = np.random.get_state()
     return {
@@ -111,7 +140,7 @@ def _python_state(env: Environment) -> dict[str, Any]:
     }
 
 
-def save_checkpoint(env: Environment, path: str | os.PathLike | None = None) -> Path:
+def save_checkpoint(env: RunState, path: str | os.PathLike | None = None) -> Path:
     """Write the run's full state to ``path`` (default ``<run_dir>/checkpoint.npz``),
     atomically. Call it between episodes."""
     path = Path(path) if path is not None else env.run_dir / CHECKPOINT_FILE
@@ -150,7 +179,7 @@ def read_checkpoint(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, 
     return header, arrays
 
 
-def restore_checkpoint(env: Environment, path: str | os.PathLike | None = None) -> Path:
+def restore_checkpoint(env: RunState, path: str | os.PathLike | None = None) -> Path:
     """Load a checkpoint into ``env`` (its agent, memory, counters, history and generators).
 
     Everything is checked before anything is changed: a checkpoint made for another game,
@@ -205,7 +234,7 @@ def restore_checkpoint(env: Environment, path: str | os.PathLike | None = None) 
     return path
 
 
-def _restore_python_state(env: Environment, header: dict[str, Any]) -> None:
+def _restore_python_state(env: RunState, header: dict[str, Any]) -> None:
     env.seed = int(header["seed"])
     env.episode_rewards = list(header["episode_rewards"])
     env.episode_lengths = list(header["episode_lengths"])
