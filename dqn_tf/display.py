@@ -689,6 +689,9 @@ def plot_learning_curve(
         ax: matplotlib Axes to draw on; default ``None`` makes a new figure (8 x 4 inches).
         window: number of episodes in the running average (default 100, as in the book).
         title: the Axes' title; default ``None`` sets none.
+        episode_lengths: the training episodes' lengths in environment steps
+            (``Environment.episode_lengths``, history.json's ``"episode_lengths"``), one per
+            episode; they place the evaluations on the episode axis.
 
     Returns:
         The Axes drawn on, holding two lines: the rewards (labelled ``"episode reward"``) and
@@ -743,15 +746,18 @@ def plot_landings(
     window: int = 100,
     ax: Axes | None = None,
     title: str | None = None,
+    episode_lengths: Sequence[int] | np.ndarray | None = None,
 ) -> Axes:
     """Plot how often a game that reports landings (RocketLander) was landed, over training.
 
     The training episodes' landing rate, in percent, is drawn against the episode index: at
     episode ``i`` the share of episodes ``max(0, i - window + 1) .. i`` that landed (over the
     first ``window - 1`` episodes, of those played so far, as :func:`plot_learning_curve`
-    averages). The periodic greedy evaluations, when given, are drawn as markers against a
-    second x axis at the top, in environment steps: episodes and steps do not map onto each
-    other linearly, so they get an axis each, and one legend names both.
+    averages). The periodic greedy evaluations, when given, are drawn as markers: with
+    ``episode_lengths``, on the same axis, at the training episode during which the run
+    reached the evaluation's step count (so a marker stands above the episodes it followed);
+    without, against a second x axis at the top, in environment steps (episodes and steps do
+    not map onto each other linearly). One legend names both.
 
     Args:
         landed_episodes: the 0-based indices of the training episodes that landed, increasing
@@ -765,19 +771,25 @@ def plot_landings(
         window: number of training episodes in the rolling rate (default 100).
         ax: matplotlib Axes to draw on; default ``None`` makes a new figure (8 x 4 inches).
         title: the Axes' title; default ``None`` sets none.
+        episode_lengths: the training episodes' lengths in environment steps
+            (``Environment.episode_lengths``, history.json's ``"episode_lengths"``), one per
+            episode; they place the evaluations on the episode axis.
 
     Returns:
         The Axes of the training rate, x in episodes, y in percent (0 to 100), holding one line
-        (labelled ``"training, last <window> episodes"``). With evaluations, a twin Axes
-        (``ax.twiny()``, shared y, x in environment steps at the top) holds their markers
-        (``"greedy evaluation, <eval_episodes> episodes each"``) and the legend of both, put
-        there because the twin is drawn over ``ax`` and would cover a legend of ``ax``.
+        (labelled ``"training, last <window> episodes"``). With evaluations and
+        ``episode_lengths``, ``ax`` also holds their markers (``"greedy evaluation,
+        <eval_episodes> episodes each"``); with evaluations only, a twin Axes
+        (``ax.twiny()``, shared y, x in environment steps at the top) holds them and the
+        legend of both, put there because the twin is drawn over ``ax`` and would cover a
+        legend of ``ax``.
 
     Raises:
         ValueError: ``n_episodes`` not an integer >= 1; a landed index that is not an integer
             in ``[0, n_episodes)`` or not above the previous one; an evaluation row that is not
             ``[steps, mean_return, landings]`` with ``0 <= landings <= eval_episodes``;
-            ``eval_episodes`` missing or < 1 with evaluations; ``window`` < 1.
+            ``eval_episodes`` missing or < 1 with evaluations; ``window`` < 1;
+            ``episode_lengths`` not ``n_episodes`` integers >= 1.
     """
     _check_window(window)
     if not isinstance(n_episodes, int | np.integer) or isinstance(n_episodes, bool):
@@ -830,6 +842,20 @@ def plot_landings(
                 f"[0, eval_episodes={eval_episodes}]"
             )
 
+    lengths = None
+    if episode_lengths is not None:
+        lengths = np.asarray(episode_lengths)
+        if (
+            lengths.shape != (n_episodes,)
+            or not np.issubdtype(lengths.dtype, np.integer)
+            or (lengths < 1).any()
+        ):
+            raise ValueError(
+                f"episode_lengths of shape {lengths.shape} and dtype {lengths.dtype} (smallest "
+                f"{lengths.min() if lengths.size else None}) is not allowed: give one length per "
+                f"episode, n_episodes={n_episodes} integers >= 1"
+            )
+
     from matplotlib.ticker import EngFormatter
 
     if ax is None:
@@ -858,7 +884,22 @@ def plot_landings(
     if title is not None:
         ax.set_title(title)
     legend_ax, handles = ax, list(line)
-    if eval_rows:
+    if eval_rows and lengths is not None:
+        table = np.asarray(eval_rows, dtype=np.float64)
+        assert eval_episodes is not None
+        # The episode during which the step count reached the evaluation's (evaluations
+        # happen between episodes, so after it); past the last one, at the last one.
+        at = np.minimum(np.searchsorted(np.cumsum(lengths), table[:, 0]), n_episodes - 1)
+        handles += ax.plot(
+            at,
+            100.0 * table[:, 2] / eval_episodes,
+            color="tab:purple",
+            linestyle="none",
+            marker="o",
+            markersize=5,
+            label=f"greedy evaluation, {eval_episodes} episodes each",
+        )
+    elif eval_rows:
         table = np.asarray(eval_rows, dtype=np.float64)
         assert eval_episodes is not None
         twin = ax.twiny()

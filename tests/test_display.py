@@ -671,6 +671,28 @@ def test_plot_landings_evaluations_on_a_twin_step_axis(pyplot):
     ]
 
 
+def test_plot_landings_evaluations_above_the_episodes_they_followed(pyplot):
+    # Episodes of 100, 300, 100, 500 steps end at steps 100, 400, 500, 1000: an evaluation
+    # at step 400 comes after episode 1, one at 450 during episode 2, one past the end at
+    # the last episode.
+    evaluations = [[400, -0.4, 0], [450, 0.1, 3], [1_200, 0.6, 10]]
+    ax = plot_landings(
+        [3], 4, evaluations, eval_episodes=10, window=2, episode_lengths=[100, 300, 100, 500]
+    )
+    assert ax.figure.axes == [ax]  # no twin axis
+    line, markers = ax.get_lines()
+    np.testing.assert_array_equal(markers.get_xdata(), [1, 2, 3])
+    np.testing.assert_allclose(markers.get_ydata(), [0.0, 30.0, 100.0])
+    assert markers.get_linestyle() == "None" and markers.get_marker() == "o"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "training, last 2 episodes",
+        "greedy evaluation, 10 episodes each",
+    ]
+    for bad in ([100, 300, 100], [100, 300, 0, 5], [1.5, 2.0, 3.0, 4.0]):
+        with pytest.raises(ValueError, match=r"episode_lengths of shape .* n_episodes=4"):
+            plot_landings([3], 4, evaluations, eval_episodes=10, episode_lengths=bad)
+
+
 def test_plot_landings_empty_evaluations_and_given_axes(pyplot):
     fig, (left, right) = pyplot.subplots(1, 2)
     figures_before = pyplot.get_fignums()
