@@ -1393,8 +1393,12 @@ def _run_with_tune(
     # (the JSON one is kept: Tune reads it back); its Ctrl-C handler would print a
     # "Tuner.restore" hint that does not apply, so Ctrl-C interrupts as anywhere else; its
     # new console output prints tables that the per-trial lines replace.
+    # Ray 2.60 turns on token authentication for a Ray it starts, with a warning on every
+    # start unless the mode is set: set it (to the same mode) for the Ray started here.
+    auth = {} if address else {"RAY_AUTH_MODE": os.environ.get("RAY_AUTH_MODE", "token")}
     with (
         _environ(
+            **auth,
             TUNE_DISABLE_AUTO_CALLBACK_LOGGERS="1",
             TUNE_DISABLE_SIGINT_HANDLER="1",
             # A trial reports eval_mean only once it has a periodic evaluation; ASHA passes

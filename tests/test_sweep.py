@@ -403,6 +403,7 @@ def test_a_sweep_killed_with_sigkill_resumes_with_resume_alone_to_the_straight_r
         capture_output=True, text=True, env=ENV, timeout=300,
     )  # fmt: skip
     assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert "Token authentication" not in resumed.stderr  # Ray's start-up warning, silenced
     (row,) = json.loads(resumed.stdout.strip().splitlines()[-1])["trials"]
     assert (row["status"], row["steps"]) == ("finished", 600)
     one_thread = {**ENV, "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
