@@ -884,14 +884,23 @@ def plot_landings(
     if title is not None:
         ax.set_title(title)
     legend_ax, handles = ax, list(line)
-    if eval_rows and lengths is not None:
+    if eval_rows:
         table = np.asarray(eval_rows, dtype=np.float64)
         assert eval_episodes is not None
-        # The episode during which the step count reached the evaluation's (evaluations
-        # happen between episodes, so after it); past the last one, at the last one.
-        at = np.minimum(np.searchsorted(np.cumsum(lengths), table[:, 0]), n_episodes - 1)
-        handles += ax.plot(
-            at,
+        if lengths is not None:
+            # The episode during which the step count reached the evaluation's (evaluations
+            # happen between episodes, so after it); past the last one, at the last one.
+            where = np.minimum(np.searchsorted(np.cumsum(lengths), table[:, 0]), n_episodes - 1)
+            marker_ax = ax
+        else:
+            where, marker_ax = table[:, 0], ax.twiny()
+            marker_ax.set_xlabel("environment steps (greedy evaluations)", color="tab:purple")
+            marker_ax.tick_params(axis="x", colors="tab:purple")
+            # "200 k", "1 M" rather than a "1e6" offset above the axis, where the title is.
+            marker_ax.xaxis.set_major_formatter(EngFormatter())
+            legend_ax = marker_ax
+        handles += marker_ax.plot(
+            where,
             100.0 * table[:, 2] / eval_episodes,
             color="tab:purple",
             linestyle="none",
@@ -899,24 +908,7 @@ def plot_landings(
             markersize=5,
             label=f"greedy evaluation, {eval_episodes} episodes each",
         )
-    elif eval_rows:
-        table = np.asarray(eval_rows, dtype=np.float64)
-        assert eval_episodes is not None
-        twin = ax.twiny()
-        handles += twin.plot(
-            table[:, 0],
-            100.0 * table[:, 2] / eval_episodes,
-            color="tab:purple",
-            linestyle="none",
-            marker="o",
-            markersize=5,
-            label=f"greedy evaluation, {eval_episodes} episodes each",
-        )
-        twin.set_xlabel("environment steps (greedy evaluations)", color="tab:purple")
-        twin.tick_params(axis="x", colors="tab:purple")
-        twin.set_xlim(left=0)
-        # "200 k", "1 M" rather than a "1e6" offset above the axis, where the title also is.
-        twin.xaxis.set_major_formatter(EngFormatter())
-        legend_ax = twin
+        if lengths is None:
+            marker_ax.set_xlim(left=0)
     legend_ax.legend(handles=handles, loc="upper left")
     return ax
