@@ -689,9 +689,6 @@ def plot_learning_curve(
         ax: matplotlib Axes to draw on; default ``None`` makes a new figure (8 x 4 inches).
         window: number of episodes in the running average (default 100, as in the book).
         title: the Axes' title; default ``None`` sets none.
-        episode_lengths: the training episodes' lengths in environment steps
-            (``Environment.episode_lengths``, history.json's ``"episode_lengths"``), one per
-            episode; they place the evaluations on the episode axis.
 
     Returns:
         The Axes drawn on, holding two lines: the rewards (labelled ``"episode reward"``) and
@@ -706,7 +703,7 @@ def plot_learning_curve(
         raise ValueError("rewards is empty: at least one episode reward is needed")
     if not np.all(np.isfinite(values)):
         raise ValueError("rewards must be finite numbers (got NaN or infinity)")
-    average = _trailing_mean(values, window)
+    average = trailing_mean(values, window)
 
     if ax is None:
         import matplotlib.pyplot as plt
@@ -724,7 +721,7 @@ def plot_learning_curve(
     return ax
 
 
-def _trailing_mean(values: np.ndarray, window: int) -> np.ndarray:
+def trailing_mean(values: np.ndarray, window: int) -> np.ndarray:
     """Mean of ``values[max(0, i - window + 1) : i + 1]`` for each ``i``."""
     # From cumulative sums: O(n), and exact counts for the first window - 1 entries.
     sums = np.concatenate(([0.0], np.cumsum(values)))
@@ -862,7 +859,7 @@ def plot_landings(
         import matplotlib.pyplot as plt
 
         _, ax = plt.subplots(figsize=(8, 4))
-    rate = 100.0 * _trailing_mean(landed, window)
+    rate = 100.0 * trailing_mean(landed, window)
     line = ax.plot(
         np.arange(landed.size),
         rate,
