@@ -97,7 +97,6 @@ def main() -> None:
         samples.append((seconds, int(memory.size), rss_mb()))
         full = [rss for _, size, rss in samples if size >= memory.capacity]
         full_writes = [s for size, s in writes if size >= memory.capacity] or [s for _, s in writes]
-        checkpoint = run_dir / "checkpoint.npz"
         figures = {
             "preset": args.preset,
             "steps": env.total_steps,
@@ -110,7 +109,7 @@ def main() -> None:
             "rss_end_mb": round(samples[-1][2], 1),
             "growth_after_full_mb": round(samples[-1][2] - full[0], 1) if full else None,
             "checkpoints_written": len(writes),
-            "checkpoint_mb": round(checkpoint.stat().st_size / 1e6, 1),
+            "checkpoint_mb": round(env.checkpoint_path.stat().st_size / 1e6, 1),
             "checkpoint_write_s_last": round(writes[-1][1], 3) if writes else None,
             "checkpoint_write_s_median": (
                 round(statistics.median(full_writes), 3) if full_writes else None

@@ -32,7 +32,8 @@ sys.path.insert(0, str(ROOT))
 
 from solve import cli  # noqa: E402  (bench/ is this script's folder, first on sys.path)
 
-from dqn_tf.sweep import parse_set, plan_trials  # noqa: E402  (no TensorFlow: fast)
+from dqn_tf.run_folder import read_history  # noqa: E402
+from dqn_tf.sweep import fixed_overrides, parse_set, plan_trials  # noqa: E402  (no TensorFlow: fast)
 
 
 def _round(value: float | None) -> float | None:
@@ -62,7 +63,7 @@ def main() -> None:
     sets = args.set or ["learning_rate=0.00063,0.001"]
     grid = parse_set(sets)
     trials = plan_trials(args.preset, None, grid, args.seeds, args.out / "serial")
-    fixed = {k: v[0] for k, v in grid.items() if len(v) == 1}
+    fixed = fixed_overrides(grid)
     if any((args.out / side).exists() for side in ("serial", "sweep")):
         raise SystemExit(f"{args.out} already holds runs; remove it or give another --out")
 
@@ -118,7 +119,7 @@ def main() -> None:
 
     same = True
     for t, row in zip(trials, swept["trials"], strict=True):
-        history = json.loads((sweep_dir / row["run_dir"] / "history.json").read_text())
+        history = read_history(sweep_dir / row["run_dir"])
         twin = serial[t.index]
         equal = (
             history["episode_rewards"] == twin["rewards"]

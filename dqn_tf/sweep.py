@@ -46,7 +46,8 @@ from typing import Any
 
 import numpy as np
 
-from dqn_tf.files import atomic_path
+from dqn_tf.display import trailing_mean
+from dqn_tf.files import atomic_path, write_json_atomic
 from dqn_tf.presets import PRESETS, Config, ConfigError, field_names, get_preset
 from dqn_tf.run_folder import (
     BEST_WEIGHTS_FILE,
@@ -190,6 +191,11 @@ def _as_grid(grid: Mapping[str, Any] | None) -> dict[str, list[Any]]:
     return out
 
 
+def fixed_overrides(grid: Mapping[str, Sequence[Any]]) -> dict[str, Any]:
+    """The fields of a grid given one value: overrides that every trial shares."""
+    return {name: values[0] for name, values in grid.items() if len(values) == 1}
+
+
 def plan_trials(
     preset: str,
     env: str | None,
@@ -236,7 +242,7 @@ def plan_trials(
                 raise ConfigError(f"{name}={value!r} is given twice; give each value once")
     if env is not None and "env" in values:
         raise ConfigError("give the game once: --env or --set env=..., not both")
-    fixed = {name: options[0] for name, options in values.items() if len(options) == 1}
+    fixed = fixed_overrides(values)
     if env is not None:
         fixed["env"] = env
     varied = {name: options for name, options in values.items() if len(options) > 1}
@@ -366,9 +372,20 @@ def _read_json(path: Path) -> dict[str, Any] | None:
         return None
 
 
-def _write_json(path: Path, data: Any) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+def _left(env: Any, budget: Mapping[str, int]) -> int:
+    """What a trial still has to play of its budget, in its unit (steps or episodes)."""
+    if "steps" in budget:
+        return budget["steps"] - env.total_steps
+    return budget["episodes"] - len(env.episode_rewards)
+
+
+def _progress(env: Any) -> dict[str, Any]:
+    """How far a trial got: steps, episodes and the last 100 episodes' mean return."""
+    return {
+        "steps": env.total_steps,
+        "episodes": len(env.episode_rewards),
+        "avg100": float(np.mean(env.reward_avg)) if env.reward_avg else None,
+    }
 
 
 def _evaluate(config: Config, seed: int, run_dir: Path, weights: Path, episodes: int) -> dict:
@@ -444,39 +461,26 @@ def run_trial(
         seconds = float((_read_json(run_dir / TRIAL_FILE) or {}).get("seconds", 0.0))
     status, message = "finished", ""
     try:
-        while True:
+        while (left := _left(env, budget)) > 0:
             if "steps" in budget:
-                left, pieces = budget["steps"] - env.total_steps, spec["report_every"]
-                steps_left: int | None = left
+                pieces, steps_left = spec["report_every"], left
             else:
-                left = budget["episodes"] - len(env.episode_rewards)
                 pieces, steps_left = min(spec["report_every"], left), None
-            if left <= 0:
-                break
             started = time.perf_counter()
             env.learn(epsilon=epsilon, episodes=pieces, steps=steps_left, log_every=0)
             epsilon = None
             seconds += time.perf_counter() - started
-            _write_json(
+            progress = _progress(env)
+            write_json_atomic(
                 run_dir / TRIAL_FILE,
-                {**base, "status": "running", "seconds": seconds, "steps": env.total_steps,
-                 "episodes": len(env.episode_rewards)},
+                {**base, "status": "running", "seconds": seconds, "steps": progress["steps"],
+                 "episodes": progress["episodes"]},
             )  # fmt: skip
-            progress = {
-                "steps": env.total_steps,
-                "episodes": len(env.episode_rewards),
-                "avg100": float(np.mean(env.reward_avg)) if env.reward_avg else None,
-            }
             if env.evaluations:
                 progress["eval_mean"] = env.evaluations[-1][1]
-            done = (
-                env.total_steps >= budget["steps"]
-                if "steps" in budget
-                else len(env.episode_rewards) >= budget["episodes"]
-            )
             # The last report is the one with the summary, after the evaluations: a
             # scheduler that stops trials on reaching the budget must not cut them off first.
-            if not done:
+            if _left(env, budget) > 0:
                 report(progress)
     except FloatingPointError as exc:
         # A setting that diverges is a result of the sweep, not a failure of it.
@@ -501,21 +505,14 @@ def run_trial(
                 summary[key] = _evaluate(
                     config, seed, run_dir, run_dir / name, spec["eval_episodes"]
                 )
-    _write_json(run_dir / TRIAL_FILE, summary)
+    write_json_atomic(run_dir / TRIAL_FILE, summary)
     full = {
         **summary,
         "episode_rewards": list(env.episode_rewards),
         "episode_lengths": list(env.episode_lengths),
         "evaluations": [list(e) for e in env.evaluations],
     }
-    report(
-        {
-            "steps": env.total_steps,
-            "episodes": len(env.episode_rewards),
-            "avg100": float(np.mean(env.reward_avg)) if env.reward_avg else None,
-            "summary": full,
-        }
-    )
+    report({**_progress(env), "summary": full})
     return full
 
 
@@ -697,15 +694,6 @@ def results_csv(rows: Sequence[Mapping[str, Any]]) -> str:
     return out.getvalue()
 
 
-def _running_mean(values: Sequence[float], window: int = 100) -> np.ndarray:
-    """The book's avg_score: mean of the last ``window`` returns (fewer at the start)."""
-    x = np.asarray(values, dtype=float)
-    sums = np.cumsum(np.insert(x, 0, 0.0))
-    ends = np.arange(1, len(x) + 1)
-    starts = np.maximum(0, ends - window)
-    return (sums[ends] - sums[starts]) / (ends - starts)
-
-
 def plot_curves(label: str, summaries: Sequence[Mapping[str, Any]], path: Path) -> Path:
     """One PNG of a setting's learning curves: each seed's 100-episode training average (and
     periodic evaluations, where the preset makes them) as thin lines against environment
@@ -724,7 +712,7 @@ def plot_curves(label: str, summaries: Sequence[Mapping[str, Any]], path: Path) 
         if not rewards:
             continue
         x = np.cumsum(lengths[: len(rewards)])
-        y = _running_mean(rewards)
+        y = trailing_mean(np.asarray(rewards, dtype=float), 100)  # the book's avg_score
         axes[0].plot(x, y, lw=0.8, alpha=0.6, label=f"seed {s['seed']}")
         curves.append((x, y))
     _mean_line(axes[0], curves)
@@ -1228,7 +1216,7 @@ def sweep(
     )
     # What the sweep is, saved before anything runs: a sweep killed at any moment resumes
     # with `--resume` alone.
-    _write_json(
+    write_json_atomic(
         sweep_dir / SWEEP_FILE,
         {"command": command, "preset": preset, "env": env, "budget": budget,
          "seeds": list(seeds), "grid": grid, "eval_episodes": eval_episodes,
@@ -1260,7 +1248,7 @@ def sweep(
             {
                 "index": t.index,
                 "preset": preset,
-                "changes": {**{k: v[0] for k, v in grid.items() if len(v) == 1},
+                "changes": {**fixed_overrides(grid),
                             **({"env": env} if env else {}), **t.setting},
                 "setting": t.setting,
                 "seed": t.seed,
@@ -1290,7 +1278,7 @@ def sweep(
             elif s.get("status") == "stopped_early":
                 # ASHA's verdict is kept with the run, so that --resume respects it.
                 summaries[t.index] = {**(_read_json(t.run_dir / TRIAL_FILE) or {}), **s}
-                _write_json(t.run_dir / TRIAL_FILE, summaries[t.index])
+                write_json_atomic(t.run_dir / TRIAL_FILE, summaries[t.index])
     result = write_results(sweep_dir, trials, summaries, eval_episodes, header)
     finished = sum(1 for r in result["trials"] if r["status"] in DONE)
     if log:
@@ -1349,8 +1337,8 @@ def _header(
     threads: int,
 ) -> str:
     (kind, amount), = budget.items()  # fmt: skip
-    fixed = {k: v[0] for k, v in grid.items() if len(v) == 1}
-    varied = [k for k, v in grid.items() if len(v) > 1]
+    fixed = fixed_overrides(grid)
+    varied = [k for k in grid if k not in fixed]
     return "\n".join(
         [
             f"# Sweep: preset `{preset}` on {trials[0].config.env}",
