@@ -1,6 +1,6 @@
 """Stable-Baselines3 DQN at the book's settings, for bench/throughput.py (run in .venv-sb3).
 
-Prints one JSON line: {"sps": ..., "steps": ...}. Settings: 2x32 ReLU MLP, batch 32, one
+Prints one JSON line: {"sps": ..., "steps": ..., "threads": ...}. Settings: 2x32 ReLU MLP, batch 32, one
 gradient step per environment step, learning starts after one batch, target update at
 every 1000 steps (SB3 has no "episode end" sync; the cost of a copy is negligible either
 way), LunarLander-v3, CPU.
@@ -19,8 +19,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=20_000)
     parser.add_argument("--warmup", type=int, default=2_000)
+    parser.add_argument("--threads", type=int, default=2, help="torch intra-op threads")
     args = parser.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     env = gym.make("LunarLander-v3")
     model = DQN(
         "MlpPolicy",
@@ -43,7 +44,7 @@ def main() -> None:
     start = time.perf_counter()
     model.learn(total_timesteps=args.steps, reset_num_timesteps=False)
     seconds = time.perf_counter() - start
-    print(json.dumps({"sps": args.steps / seconds, "steps": args.steps}))
+    print(json.dumps({"sps": args.steps / seconds, "steps": args.steps, "threads": args.threads}))
 
 
 if __name__ == "__main__":

@@ -1,22 +1,33 @@
 """Training throughput at the book's settings, and the replay memory's size.
 
-    python bench/throughput.py --steps 20000 [--json] [--no-reference]
+    python bench/throughput.py --steps 20000 [--rounds 2] [--json] [--no-reference]
 
 Settings (issue 3): 2x32 network, batch 32, one Double-DQN update per environment step,
 LunarLander-v3, the `book` preset. Reports environment steps per second for:
 
   env only         the game alone, random actions, plain Python (the ceiling)
   compiled, act    our compiled episode loop, acting greedily, no learning
-  compiled, learn  our compiled episode loop, learning (the real thing)
+  compiled, learn  our compiled episode loop, learning (the real thing: learn_order
+                   "overlap", the update beside the game's step)
+  seeds' order     the same loop with learn_order="seeds" (store, then update)
   literal port     the seeds as written, in Keras 3: model.predict to act, three predicts
                    and a fit per replay (measured on a few hundred steps only)
   python loop      the seeds' loop shape: agent.act + agent.observe from Python every step
   SB3 DQN          Stable-Baselines3 (PyTorch, CPU) at the same settings, if .venv-sb3 exists
-                   (`make bench-deps`), run in the same invocation so figures compare
+                   (`make bench-deps`), with 1 and with 2 torch threads, run in the same
+                   invocation so figures compare
 
-and the replay memory's bytes per transition and peak resident memory for 1,000,000
-transitions, against a deque of tuples as in the seeds. With --json the last line is a JSON
-object with `sps` (the compiled learning loop) and every other figure.
+The learning loops and SB3 are timed in ``--rounds`` alternating rounds (ours, SB3 at 1
+thread, SB3 at 2 threads, ours, ...) and each figure is the median of its rounds; SB3's is
+its best thread count. Then the replay memory's bytes per transition and peak resident
+memory for 1,000,000 transitions, against a deque of tuples as in the seeds.
+
+Compare only on a quiet machine: PyTorch's threads collapse when another process is busy
+(``../shared/FACTS.md``). The bench reports the load average before it starts and the share
+of the machine's CPU time that other processes used while it ran, and warns when either
+says the machine was not quiet. With --json the last line is a JSON object with `sps` (our
+compiled learning loop), `sb3_sps` (SB3 at its best thread count), `ratio` (their quotient)
+and every other figure.
 """
 
 from __future__ import annotations
@@ -25,7 +36,9 @@ import argparse
 import gc
 import json
 import os
+import statistics
 import subprocess
+import sys
 import time
 import tracemalloc
 from collections import deque
@@ -143,17 +156,49 @@ def literal_port(steps: int, config) -> float:
     return steps / (time.perf_counter() - start)
 
 
-def sb3(steps: int) -> float | None:
+def sb3(steps: int, threads: int) -> float | None:
     python = ROOT / ".venv-sb3" / "bin" / "python"
     if not python.exists():
         return None
     out = subprocess.run(
-        [str(python), str(ROOT / "bench" / "sb3_reference.py"), "--steps", str(steps)],
+        [
+            str(python),
+            str(ROOT / "bench" / "sb3_reference.py"),
+            "--steps",
+            str(steps),
+            "--threads",
+            str(threads),
+        ],
         capture_output=True,
         text=True,
         check=True,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])["sps"]
+
+
+class OtherLoad:
+    """CPU time other processes use while the bench runs, as a share of the machine.
+
+    The machine's busy time comes from /proc/stat; this process's own (and its children's,
+    the SB3 runs) from os.times(); the difference is everyone else's.
+    """
+
+    def __init__(self) -> None:
+        self.ticks = os.sysconf("SC_CLK_TCK")
+        self.start = self._sample()
+
+    def _sample(self) -> tuple[float, float, float]:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+        idle = fields[3] + fields[4]  # idle + iowait
+        busy = (sum(fields[:8]) - idle) / self.ticks  # up to steal, no guest double count
+        t = os.times()
+        return busy, t.user + t.system + t.children_user + t.children_system, time.time()
+
+    def share(self) -> float:
+        busy0, own0, wall0 = self.start
+        busy1, own1, wall1 = self._sample()
+        cores = os.cpu_count() or 1
+        return max(0.0, (busy1 - busy0) - (own1 - own0)) / ((wall1 - wall0) * cores)
 
 
 def memory_figures() -> dict[str, float]:
@@ -184,31 +229,65 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, default=20_000)
     parser.add_argument("--warmup", type=int, default=2_000)
+    parser.add_argument("--rounds", type=int, default=2, help="alternating rounds (median)")
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--no-reference", action="store_true", help="skip SB3")
     parser.add_argument("--literal-steps", type=int, default=300)
     args = parser.parse_args()
+    if args.rounds < 1 or args.steps < 1:
+        parser.error(f"--rounds and --steps must be >= 1 (got {args.rounds} and {args.steps})")
 
     from dqn_tf.presets import get_preset
 
+    load_before = os.getloadavg()[0]
+    others = OtherLoad()
     config = get_preset("book")
-    figures: dict[str, float | None] = {"steps": args.steps}
+    seeds_order = get_preset("book", learn_order="seeds")
+    figures: dict[str, object] = {"steps": args.steps, "rounds": args.rounds}
     figures["env_only_sps"] = env_only(args.steps)
     figures["compiled_act_sps"] = compiled(args.steps, args.warmup, False, config)
-    figures["sps"] = compiled(args.steps, args.warmup, True, config)
+    thread_counts = () if args.no_reference else (1, 2)
+    rounds: dict[str, list[float]] = {"sps": [], "seeds_order_sps": []}
+    rounds.update({f"sb3_{n}_thread_sps": [] for n in thread_counts})
+    for r in range(args.rounds):
+        rounds["sps"].append(compiled(args.steps, args.warmup, True, config))
+        for n in thread_counts:
+            value = sb3(args.steps, n)
+            if value is not None:
+                rounds[f"sb3_{n}_thread_sps"].append(value)
+        rounds["seeds_order_sps"].append(compiled(args.steps, args.warmup, True, seeds_order))
+        print(f"round {r + 1}: " + ", ".join(f"{k} {v[-1]:.0f}" for k, v in rounds.items() if v))
+    figures.update({k: statistics.median(v) for k, v in rounds.items() if v})
+    figures["rounds_sps"] = rounds
+    by_threads = {n: figures.get(f"sb3_{n}_thread_sps") for n in thread_counts}
+    by_threads = {n: v for n, v in by_threads.items() if v is not None}
+    figures["sb3_sps"] = max(by_threads.values()) if by_threads else None
+    figures["sb3_best_threads"] = max(by_threads, key=by_threads.get) if by_threads else None
+    figures["ratio"] = figures["sps"] / figures["sb3_sps"] if figures["sb3_sps"] else None
     figures["compiled_learn_summaries_sps"] = compiled(
         args.steps, args.warmup, True, config, summaries=True
     )
     figures["literal_port_sps"] = literal_port(args.literal_steps, config)
     figures["python_loop_sps"] = python_loop(min(args.steps, 5_000), args.warmup, config)
-    figures["sb3_sps"] = None if args.no_reference else sb3(args.steps)
+    figures["load_average_before"] = load_before
+    figures["other_processes_cpu_share"] = others.share()
     figures.update(memory_figures())
-    if figures["sb3_sps"]:
-        figures["speedup_vs_sb3"] = figures["sps"] / figures["sb3_sps"]
 
-    print(f"command: python bench/throughput.py --steps {args.steps}")
+    print(f"command: python bench/throughput.py --steps {args.steps} --rounds {args.rounds}")
     for key, value in figures.items():
-        print(f"  {key:36s} {value if value is None else round(value, 1)}")
+        if key != "rounds_sps":
+            shown = round(value, 3 if key == "ratio" else 1) if isinstance(value, float) else value
+            print(f"  {key:36s} {shown}")
+    if not by_threads and not args.no_reference:
+        print("  (no .venv-sb3: `make bench-deps` installs Stable-Baselines3 for the ratio)")
+    # Other work on the machine skews the comparison (SB3's threads most of all).
+    if load_before > 0.5 or figures["other_processes_cpu_share"] > 0.05:
+        print(
+            f"WARNING: the machine was not quiet (load average {load_before:.2f} before the "
+            f"start, other processes used {figures['other_processes_cpu_share']:.0%} of the "
+            f"CPU during the run): the figures do not compare; stop other work and rerun",
+            file=sys.stderr,
+        )
     if args.json:
         print(json.dumps(figures))
 

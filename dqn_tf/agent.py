@@ -3,11 +3,12 @@
 The agent owns the :class:`~dqn_tf.brain.Brain`, the :class:`~dqn_tf.memory.Memory` and the
 run's one random generator. Its methods come in two layers that share one implementation:
 
-* graph-side pieces (``act_graph``, ``observe_graph``, ``replay_graph``) that the compiled
-  training loop (:mod:`dqn_tf.loop`) composes, many environment steps per call;
-* the seeds' methods (``act``, ``add_memory``/``observe``, ``replay``, ``epsilon_update``,
-  ``target_model_update``, ``save_weights``, ``load_weights``), one call at a time, which call
-  the same pieces through ``tf.function``.
+* graph-side pieces (``act_graph``, ``update_graph``, ``observe_graph``, ``replay_graph``)
+  that the compiled training loop (:mod:`dqn_tf.loop`) composes, many environment steps per
+  call;
+* the seeds' methods (``act``, ``add_memory``/``observe``, ``update``, ``replay``,
+  ``epsilon_update``, ``target_model_update``, ``save_weights``, ``load_weights``), one call
+  at a time, which call the same pieces through ``tf.function``.
 
 All state that changes during training (epsilon, counters, replay arrays, the generator) lives
 in ``tf.Variable``s, so the compiled loop can update it in place and a checkpoint can save it.
@@ -72,6 +73,7 @@ class Agent:
         self._act = tf.function(self.act_graph)
         self._replay = tf.function(self.replay_graph)
         self._observe = tf.function(self.observe_graph)
+        self._update = tf.function(self.update_graph)
 
     # --- epsilon ----------------------------------------------------------------------------
 
@@ -148,22 +150,17 @@ class Agent:
         """Sample a batch and take one compiled update; returns the loss."""
         return self.brain.train_step(*self.memory.sample_graph(self.batch_size))
 
-    def observe_graph(
-        self,
-        s: tf.Tensor,
-        a: tf.Tensor,
-        r: tf.Tensor,
-        s_: tf.Tensor,
-        terminated: tf.Tensor,
-    ) -> tuple[tf.Tensor, tf.Tensor]:
-        """Everything a learning agent does after one environment step, in the seeds' order:
-        store the transition; sync the target every ``target_sync_steps`` steps (seed 000
-        checks the counter before counting the step); count the step and move epsilon along
-        its linear phase; replay once the memory holds more than a batch (and
-        ``learning_starts``), every ``train_every`` steps. Returns ``(updated, loss)``; the loss
-        is 0 when no update was made."""
+    def update_graph(self) -> tuple[tf.Tensor, tf.Tensor]:
+        """A learning agent's work on each step, apart from storing the transition: sync the
+        target every ``target_sync_steps`` steps (seed 000 checks the counter before counting
+        the step); count the step and move epsilon along its linear phase; replay once the
+        memory holds more than a batch (and ``learning_starts``), every ``train_every`` steps.
+        Returns ``(updated, loss)``; the loss is 0 when no update was made.
+
+        The compiled loop calls it before the game steps (``learn_order="overlap"``): it reads
+        nothing the game returns, so the two run at once. :meth:`observe_graph` calls it after
+        storing (the seeds' order)."""
         cfg = self.config
-        self.memory.store(s, a, r, s_, terminated)
         if cfg.target_sync_steps > 0:
             if tf.equal(self.steps % cfg.target_sync_steps, 0):
                 self.brain.sync_target_graph()
@@ -176,6 +173,19 @@ class Agent:
         if ready:
             loss = self.replay_graph()
         return ready, loss
+
+    def observe_graph(
+        self,
+        s: tf.Tensor,
+        a: tf.Tensor,
+        r: tf.Tensor,
+        s_: tf.Tensor,
+        terminated: tf.Tensor,
+    ) -> tuple[tf.Tensor, tf.Tensor]:
+        """Everything a learning agent does after one environment step, in the seeds' order
+        (``learn_order="seeds"``): store the transition, then :meth:`update_graph`."""
+        self.memory.store(s, a, r, s_, terminated)
+        return self.update_graph()
 
     # --- the seeds' API, one call at a time ---------------------------------------------------
 
@@ -200,6 +210,13 @@ class Agent:
             tf.constant(np.asarray(s_, np.float32).reshape(self.nS)),
             tf.constant(bool(terminated)),
         )
+        return float(loss) if bool(updated) else None
+
+    def update(self) -> float | None:
+        """One step's learning without storing (:meth:`update_graph`): what the overlapped
+        order does before the game steps, followed by :meth:`add_memory` after it. Returns
+        the loss, or None when no update was made."""
+        updated, loss = self._update()
         return float(loss) if bool(updated) else None
 
     def replay(self) -> float:

@@ -8,11 +8,17 @@ and everything else (epsilon-greedy action, storing, Double-DQN update, target s
 schedule) stays in the graph. Python is entered again only when the episode ends, for the
 once-per-episode work (target sync at episode end, epsilon decay, logging, checkpoints).
 
-The loop body is the seeds' inner loop, step for step; see :meth:`EpisodeRunner.run`.
+The loop body is the seeds' inner loop with one change of order (``Config.learn_order``,
+"overlap" by default): it acts, updates from the replay memory as it was, steps the game and
+then stores the transition, so the update and the game's step run at once on two cores. With
+``learn_order="seeds"`` it steps, stores, then updates, as the seeds do. The seeds'
+one-call-at-a-time methods in the same order give the same run (tests/test_environment.py).
 """
 
 from __future__ import annotations
 
+import ctypes
+import threading
 from typing import Any
 
 import gymnasium as gym
@@ -22,9 +28,29 @@ from dqn_tf.agent import Agent
 from dqn_tf.quiet import tf  # TensorFlow without its start-up noise
 
 # What the loop does with each transition.
-LEARN = "learn"  # store it and learn (observe_graph): training
+LEARN = "learn"  # store it and learn (update_graph + store, or observe_graph): training
 STORE = "store"  # only store it: seed 000's random pre-fill
 NONE = "none"  # neither: greedy evaluation
+
+
+# TensorFlow's threads that have called into Python (see _keep_thread_state).
+_THREADS_WITH_STATE: set[int] = set()
+
+
+def _keep_thread_state() -> None:
+    """Give the TensorFlow thread running this callback a Python thread state for good.
+
+    ``tf.numpy_function`` enters Python from one of TensorFlow's own threads with
+    ``PyGILState_Ensure`` and leaves with ``PyGILState_Release``. On a thread Python does not
+    know, that pair creates a thread state and destroys it again on every call, about 100 us
+    here: two thirds of the crossing, and more than the game's step (``bench/loop_profile.py``).
+    One extra ``PyGILState_Ensure``, never released, keeps the state alive, so later calls
+    from the same thread only take the GIL (one per thread of TensorFlow's pool, a few hundred
+    bytes each, freed when the interpreter exits)."""
+    ident = threading.get_ident()
+    if ident not in _THREADS_WITH_STATE:
+        _THREADS_WITH_STATE.add(ident)
+        ctypes.pythonapi.PyGILState_Ensure()  # the GIL is held: this only counts one more
 
 
 class EpisodeRunner:
@@ -46,21 +72,25 @@ class EpisodeRunner:
         self.last_steps = 0
         self._run = tf.function(self._run_graph)
 
-    def _env_step(
-        self, a: np.ndarray
-    ) -> tuple[np.ndarray, np.float64, np.bool_, np.bool_, np.int32]:
+    def _env_step(self, a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The game's step, for ``tf.numpy_function``: the next state, and the reward, the
+        ``terminated`` and ``done`` flags and the game steps taken packed in one float64
+        array. Each output of a ``numpy_function`` costs about 15-25 us to hand over here
+        (``bench/loop_profile.py``); two instead of five save more than the game's step."""
+        _keep_thread_state()
         s_, r, terminated, truncated, info = self.env.step(int(a))
         self.last_info = info
         if self.capture_frames:
             self.frames.append(self.env.render())
-        return (
-            np.asarray(s_, np.float32),
-            np.float64(r),
-            np.bool_(terminated),
-            np.bool_(truncated),
-            # Game steps this decision took (games.ActionRepeat plays several).
-            np.int32(info.get("game_steps", 1)),
-        )
+        s_ = np.asarray(s_, np.float32)
+        if s_.shape != (self.nS,):
+            raise ValueError(
+                f"the game's step returned an observation of shape {s_.shape}; its reset "
+                f"gave ({self.nS},)"
+            )
+        # Game steps this decision took (games.ActionRepeat plays several).
+        game_steps = info.get("game_steps", 1)
+        return s_, np.array([r, terminated, terminated or truncated, game_steps], np.float64)
 
     def _run_graph(
         self, s0: tf.Tensor, max_steps: tf.Tensor, mode: str, greedy: bool
@@ -70,31 +100,34 @@ class EpisodeRunner:
         s = s0
         episode_return = tf.constant(0.0, tf.float64)
         t = tf.constant(0, tf.int32)
-        terminated = tf.constant(False)
-        truncated = tf.constant(False)
+        done = tf.constant(False)  # terminated or truncated
         loss_sum = tf.constant(0.0, tf.float32)
-        while not (terminated or truncated) and t < max_steps:
+        overlap = mode == LEARN and agent.config.learn_order == "overlap"
+        while not done and t < max_steps:
             a = agent.greedy_graph(s) if greedy else agent.act_graph(s, agent._epsilon.read_value())
-            s_, r, terminated, truncated, game_steps = tf.numpy_function(
-                self._env_step,
-                [a],
-                [tf.float32, tf.float64, tf.bool, tf.bool, tf.int32],
-                stateful=True,
+            if overlap:
+                # Learn from the memory as it was: the update reads nothing the game returns
+                # and the game's callback touches no variable, so TensorFlow runs the two at
+                # once, one per core (stateful ops are ordered only when they share a resource).
+                _, loss = agent.update_graph()
+                loss_sum += loss
+            s_, outcome = tf.numpy_function(
+                self._env_step, [a], [tf.float32, tf.float64], stateful=True
             )
-            s_ = tf.ensure_shape(s_, (self.nS,))
-            terminated = tf.ensure_shape(terminated, ())
-            truncated = tf.ensure_shape(truncated, ())
-            r = tf.ensure_shape(r, ())
-            if mode == LEARN:
-                # A non-finite loss makes the sum non-finite: the caller stops the run.
+            # Static shapes only (no op in the loop): _env_step checks the state's shape.
+            s_.set_shape((self.nS,))
+            outcome.set_shape((4,))
+            r, terminated, done, game_steps = tf.unstack(outcome)
+            terminated, done = terminated > 0, done > 0
+            if mode == LEARN and not overlap:  # the seeds' order: store, then update
                 _, loss = agent.observe_graph(s, a, tf.cast(r, tf.float32), s_, terminated)
                 loss_sum += loss
-            elif mode == STORE:
+            elif mode != NONE:  # overlapped learning, or seed 000's pre-fill
                 agent.memory.store(s, a, tf.cast(r, tf.float32), s_, terminated)
             episode_return += r
-            t += tf.ensure_shape(game_steps, ())
+            t += tf.cast(game_steps, tf.int32)
             s = s_
-        return episode_return, t, terminated or truncated, loss_sum
+        return episode_return, t, done, loss_sum
 
     def run(
         self,
@@ -116,8 +149,8 @@ class EpisodeRunner:
         Returns:
             ``(episode_return, steps, done, loss_sum)`` where ``steps`` counts game steps
             (decisions times the action repeat, less at the end), ``done`` is terminated or
-            truncated; ``loss_sum`` is the sum of the
-            update losses of the episode (non-finite if any update's loss was).
+            truncated; ``loss_sum`` is the sum of the update losses of the episode
+            (non-finite if any update's loss was; the caller stops the run).
         """
         if mode not in (LEARN, STORE, NONE):
             raise ValueError(f"mode must be one of {[LEARN, STORE, NONE]} (got {mode!r})")

@@ -1,9 +1,11 @@
 """Hyperparameters as data: one preset per seed plus our tuned ones.
 
 Every field of :class:`Config` has a default equal to the book's value (seed 002), so the
-``book`` preset is simply ``Config()``. The other presets override a few fields. ``SOURCES``
-records where each preset's value comes from; the README's preset table is generated from it
-(``python -m dqn_tf presets --markdown``), so the docs cannot drift from the code.
+``book`` preset is simply ``Config()``. One exception: ``learn_order`` defaults to our
+overlapped step, not the seeds' order (a difference the README lists). The other presets
+override a few fields. ``SOURCES`` records where each preset's value comes from; the README's
+preset table is generated from it (``python -m dqn_tf presets --markdown``), so the docs
+cannot drift from the code.
 """
 
 from __future__ import annotations
@@ -24,6 +26,10 @@ class ConfigError(ValueError):
 
 LOSSES = ("mse", "huber")
 OPTIMIZERS = ("adam", "rmsprop")
+# The order of a learning step (Config.learn_order): "overlap" updates from the memory as it
+# was before the game steps, so the update and the game run at once, one per core; "seeds"
+# steps the game, stores the transition, then updates, as both seeds do.
+LEARN_ORDERS = ("overlap", "seeds")
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,12 @@ class Config:
             above the others by this margin. 0 (default): demonstrations are replayed like
             any other transition, by TD learning alone.
         train_every: one update every this many agent steps (book: every step).
+        learn_order: ``"overlap"`` (default): act, update from the replay memory as it
+            was, step the game, store the transition; the update does not wait for the game,
+            so the two run at once on two cores. ``"seeds"``: act, step the game, store, then
+            update, as both seeds do (each update may sample the transition just stored).
+            Not the book's order: the README lists it among the differences. Run folders
+            saved before this field existed were trained in the seeds' order and load so.
         explore_hold: hold each exploratory random action for a number of decisions drawn
             uniformly from 1 to ``explore_hold`` (temporally-extended epsilon-greedy, Dabney
             et al. 2021); 1 (both seeds): a fresh random choice on every exploratory step.
@@ -112,6 +124,7 @@ class Config:
     demo_episodes: int = 0
     demo_margin: float = 0.0
     train_every: int = 1
+    learn_order: str = "overlap"
     explore_hold: int = 1
     action_repeat: int = 1
     max_episode_steps: int = 1000
@@ -127,6 +140,7 @@ class Config:
         object.__setattr__(self, "hidden", tuple(self.hidden))
         _check_choice("loss", self.loss, LOSSES)
         _check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        _check_choice("learn_order", self.learn_order, LEARN_ORDERS)
         if not self.hidden or not all(_is_int(h) and h > 0 for h in self.hidden):
             raise ConfigError(
                 f"hidden must be a non-empty list of positive layer sizes (got {self.hidden!r})"
@@ -212,6 +226,9 @@ class Config:
         # its import path; those paths map to their names (any other path is refused).
         if d.get("demonstrator") in _REGISTERED_BY_PATH:
             d["demonstrator"] = _REGISTERED_BY_PATH[d["demonstrator"]]
+        # Saved before learn_order existed: trained in the seeds' order, and a resume must
+        # go on in the order it started with.
+        d.setdefault("learn_order", "seeds")
         return cls(**d)
 
 
@@ -390,6 +407,11 @@ _OVERRIDES: dict[str, dict[str, Any]] = {
         "save_every": 100,
         "eval_every_steps": 50_000,
         "eval_episodes": 20,
+        # The README's RocketLander figures (1,000,000-step runs, 35/100 landings) were
+        # measured in the seeds' order; the overlapped one changes every run from its first
+        # update on, so this preset keeps the order its figures hold for until they are
+        # measured again.
+        "learn_order": "seeds",
     },
 }
 
@@ -417,6 +439,7 @@ _BOOK_SOURCES: dict[str, str] = {
     "demo_episodes": "ours (demonstrations); not in the seeds",
     "demo_margin": "ours (demonstrations); not in the seeds",
     "train_every": "seed 002 replays every step",
+    "learn_order": "ours (speed): seed 002's order is `seeds`, see Differences",
     "explore_hold": "seed 002 draws every random action afresh",
     "action_repeat": "seed 002 acts on every frame",
     "max_episode_steps": "seed 002 `for time_frame in range(1000)`",
@@ -451,6 +474,7 @@ _NOTEBOOK_SOURCES: dict[str, str] = {
     "demo_episodes": "ours (demonstrations); not in the seeds",
     "demo_margin": "ours (demonstrations); not in the seeds",
     "train_every": "seed 000 replays every step",
+    "learn_order": "ours (speed): seed 000's order is `seeds`, see Differences",
     "explore_hold": "seed 000 draws every random action afresh",
     "action_repeat": "seed 000 acts on every step",
     "max_episode_steps": "seed 000 `max_steps_ep = 1000`",
@@ -485,6 +509,8 @@ SOURCES: dict[str, dict[str, str]] = {
         for preset, label in (("fast", "tuned"), ("rocket", "tuned, see RocketLander"))
     },
 }
+
+SOURCES["rocket"]["learn_order"] = "the order its RocketLander figures were measured in"
 
 PRESETS: tuple[str, ...] = tuple(_OVERRIDES)
 

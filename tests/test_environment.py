@@ -34,23 +34,30 @@ def test_same_seed_same_run(tmp_path):
     assert other != runs[0][0]
 
 
-def test_compiled_loop_equals_the_seeds_step_by_step_loop(tmp_path):
+@pytest.mark.parametrize("learn_order", ["overlap", "seeds"])
+def test_compiled_loop_equals_the_seeds_step_by_step_loop(tmp_path, learn_order):
     """The in-graph episode loop and the book's Python loop (act, step, add + replay, target
-    copy at episode end, epsilon decay) are one implementation: same seed, same run."""
-    compiled = small_env(tmp_path, seed=1, name="compiled")
+    copy at episode end, epsilon decay) are one implementation: same seed, same run. In the
+    overlapped order the step-by-step loop updates before the game steps and stores after."""
+    compiled = small_env(tmp_path, seed=1, name="compiled", learn_order=learn_order)
     compiled_returns = compiled.train(episodes=2, log_every=0)
 
-    book = small_env(tmp_path, seed=1, name="python")
+    book = small_env(tmp_path, seed=1, name="python", learn_order=learn_order)
     agent, gym_env = book.agent, book.env
-    returns = []
+    returns, losses = [], []
     for episode in range(2):
         s, _ = gym_env.reset(seed=1 if episode == 0 else None)
         total = 0.0
         for _ in range(1000):
             a = agent.act(s)
+            if learn_order == "overlap":
+                losses.append(agent.update())
             s_, r, terminated, truncated, _ = gym_env.step(a)
             total += r
-            agent.observe(s, a, r, s_, terminated)
+            if learn_order == "overlap":
+                agent.add_memory(s, a, r, s_, terminated)
+            else:
+                losses.append(agent.observe(s, a, r, s_, terminated))
             s = s_
             if terminated or truncated:
                 break
@@ -58,9 +65,33 @@ def test_compiled_loop_equals_the_seeds_step_by_step_loop(tmp_path):
         agent.epsilon_update(episode)
         returns.append(total)
     np.testing.assert_allclose(returns, compiled_returns, rtol=1e-9)
+    # The first update waits for more than one batch in memory: in the seeds' order that
+    # includes the transition just stored, so it comes one step earlier.
+    first = next(i for i, loss in enumerate(losses) if loss is not None)
+    assert first == (33 if learn_order == "overlap" else 32)
     assert int(agent.brain.updates.numpy()) == int(compiled.agent.brain.updates.numpy())
+    assert int(agent.brain.updates.numpy()) == len(losses) - first
     for x, y in zip(agent.model.get_weights(), compiled.agent.model.get_weights(), strict=True):
         np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-6)
+
+
+def test_the_two_learn_orders_part_when_learning_starts(tmp_path):
+    """Same seed, two orders: the same game until the first update, then two runs. The
+    overlapped update waits one step longer (the memory it reads lacks the step's own
+    transition), so from there on the generator's draws fall differently."""
+    memories, weights = {}, {}
+    for order in ("overlap", "seeds"):
+        env = small_env(tmp_path, seed=2, name=order, learn_order=order)
+        env.train(episodes=1, log_every=0)
+        memories[order] = env.agent.memory.recall_memories()
+        weights[order] = env.agent.model.get_weights()
+    for x, y in zip(memories["overlap"], memories["seeds"], strict=True):
+        np.testing.assert_array_equal(x[:33], y[:33])  # acted before any update
+    assert not all(
+        np.array_equal(x[:80], y[:80])
+        for x, y in zip(memories["overlap"], memories["seeds"], strict=True)
+    )
+    assert not weights_equal(weights["overlap"], weights["seeds"])
 
 
 def test_train_leaves_weights_config_history_and_logs(tmp_path):

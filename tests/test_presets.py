@@ -53,6 +53,7 @@ def test_every_preset_field_has_a_source():
         ("optimizer", "sgd", "optimizer must be one of ['adam', 'rmsprop']"),
         ("learning_rate", 0.0, "learning_rate must be a positive number (got 0.0)"),
         ("hidden", (32, 0), "hidden must be a non-empty list of positive layer sizes"),
+        ("learn_order", "async", "learn_order must be one of ['overlap', 'seeds'] (got 'async')"),
     ],
 )
 def test_bad_hyperparameters_name_the_field(field, value, needle):
@@ -73,6 +74,16 @@ def test_json_round_trip():
         c = get_preset(name)
         again = Config.from_dict(json.loads(c.to_json()))
         assert again == c
+
+
+def test_learn_order_defaults_to_the_overlap_and_old_run_folders_keep_the_seeds_order():
+    """New runs overlap the update with the game's step; a configuration saved before the
+    field existed was trained in the seeds' order, and must resume in it."""
+    assert Config().learn_order == "overlap"
+    assert all(get_preset(name).learn_order == "overlap" for name in ("book", "fast"))
+    saved_before = {k: v for k, v in get_preset("fast").to_dict().items() if k != "learn_order"}
+    assert Config.from_dict(saved_before).learn_order == "seeds"
+    assert Config.from_dict(saved_before) == get_preset("fast", learn_order="seeds")
 
 
 def test_readme_preset_table_is_the_generated_one():
