@@ -1,9 +1,9 @@
 """Stable-Baselines3 DQN at the book's settings, for bench/throughput.py (run in .venv-sb3).
 
-Prints one JSON line: {"sps": ..., "steps": ..., "threads": ...}. Settings: 2x32 ReLU MLP, batch 32, one
-gradient step per environment step, learning starts after one batch, target update at
-every 1000 steps (SB3 has no "episode end" sync; the cost of a copy is negligible either
-way), LunarLander-v3, CPU.
+Prints one JSON line: {"sps": ..., "steps": ..., "threads": ...}. Settings: 2x32 ReLU MLP,
+batch 32, one gradient step per environment step, learning starts after one batch, target
+update at every 1000 steps (SB3 has no "episode end" sync; the cost of a copy is negligible
+either way), LunarLander-v3, CPU, `--threads` torch threads (default 2).
 """
 
 import argparse
