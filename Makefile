@@ -46,7 +46,8 @@ bench-deps:
 	.venv-sb3/bin/python -m pip install --quiet -r bench/requirements-sb3.txt
 
 bench:
-	$(PY) bench/throughput.py --steps 20000
+	$(PY) bench/throughput.py --steps 20000 --rounds 2
+	$(PY) bench/loop_profile.py --steps 10000 --rounds 3
 	$(PY) bench/solve.py --preset fast --seeds 0 1 2 --steps 150000 --eval-episodes 100
 	$(PY) bench/checkpoint_cost.py
 

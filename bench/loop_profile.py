@@ -27,6 +27,10 @@ Variants (each adds to the one above unless it says otherwise):
   learn, overlap   the update before the game step instead (learn_order="overlap")
   update alone     the loop and the update only (no game, no acting, no storing)
   EpisodeRunner    the package's real loop, learning (Environment.learn), for comparison
+
+Then the real loop from inside: the Python time of its game callback and of the game's
+step within it, and, from TensorFlow's profiler, the time of the PyFunc op (the whole
+crossing into Python and back) and how long TensorFlow's threads were busy per step.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ import json
 import os
 import statistics
 import time
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -153,6 +158,81 @@ def episode_runner(preset: str, steps: int) -> float:
     return compiled(steps, 2_000, True, get_preset(preset))
 
 
+def inside_the_real_loop(preset: str, steps: int) -> dict[str, float]:
+    """The package's own loop (Environment.learn), timed from inside: the Python time of
+    each game callback and of the game's step within it (perf_counter around both), then
+    TensorFlow's profiler on a shorter stretch for the PyFunc op (the whole crossing) and
+    the time TensorFlow's threads spend executing the step's ops. Microseconds per step."""
+    import glob
+    import tempfile
+
+    from tensorflow.tsl.profiler.protobuf import xplane_pb2
+
+    from dqn_tf.environment import Environment
+    from dqn_tf.presets import get_preset
+    from dqn_tf.quiet import tf
+
+    folder = tempfile.mkdtemp(prefix="loop_profile-")
+    env = Environment(config=get_preset(preset), seed=0, run_dir=folder, summaries=False)
+    kw = dict(episodes=None, epsilon=1.0, log_every=0)
+    runner, game = env.runner, env.runner.env
+    spent = {"callback": 0.0, "game": 0.0, "calls": 0}
+    callback, game_step = runner._env_step, game.step
+
+    def timed_game_step(a):  # noqa: ANN001, ANN202
+        start = time.perf_counter()
+        out = game_step(a)
+        spent["game"] += time.perf_counter() - start
+        return out
+
+    def timed_callback(a):  # noqa: ANN001, ANN202
+        start = time.perf_counter()
+        out = callback(a)
+        spent["callback"] += time.perf_counter() - start
+        spent["calls"] += 1
+        return out
+
+    game.step = timed_game_step
+    runner._env_step = timed_callback
+    runner._run = tf.function(runner._run_graph)  # traced with the timed callback
+    env.learn(steps=2_000, **kw)  # trace, warm up, fill past one batch
+    spent.update(callback=0.0, game=0.0, calls=0)
+    start = time.perf_counter()
+    env.learn(steps=steps, **kw)
+    wall = time.perf_counter() - start
+    calls = spent["calls"]
+    figures = {
+        "wall per step": wall / calls * 1e6,
+        "callback's Python": spent["callback"] / calls * 1e6,
+        "game's step within it": spent["game"] / calls * 1e6,
+    }
+
+    trace_steps = min(steps, 3_000)
+    logdir = tempfile.mkdtemp(prefix="loop_profile-trace-")
+    tf.profiler.experimental.start(logdir)
+    env.learn(steps=trace_steps, **kw)
+    tf.profiler.experimental.stop()
+    space = xplane_pb2.XSpace()
+    space.ParseFromString(
+        Path(glob.glob(f"{logdir}/**/*.xplane.pb", recursive=True)[0]).read_bytes()
+    )
+    pyfunc = executing = 0.0
+    for plane in space.planes:
+        names = {k: v.name for k, v in plane.event_metadata.items()}
+        for line in plane.lines:
+            if not line.name.startswith("tf_Compute"):
+                continue  # TensorFlow's inter-op threads only
+            for event in line.events:
+                name = names.get(event.metadata_id, "")
+                if name.endswith(":PyFunc"):
+                    pyfunc += event.duration_ps / 1e6
+                elif name == "ExecutorState::Process":
+                    executing += event.duration_ps / 1e6
+    figures["PyFunc op (the whole crossing, game included)"] = pyfunc / trace_steps
+    figures["TensorFlow's threads busy (both, PyFunc included)"] = executing / trace_steps
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, default=20_000)
@@ -193,8 +273,13 @@ def main() -> None:
         added = f"{us[v] - us[base]:+.0f} us (vs {base})" if base else ""
         print(f"| {v} | {sps[v]:,.0f} | {us[v]:.0f} | {added} |")
         previous = v
+    inside = inside_the_real_loop(args.preset, args.steps)
+    print()
+    print("Inside the real loop (EpisodeRunner, learning), microseconds per step:")
+    for name, value in inside.items():
+        print(f"  {name:52s} {value:7.1f}")
     if args.json:
-        print(json.dumps({"sps": sps, "us_per_step": us, "runs": runs}))
+        print(json.dumps({"sps": sps, "us_per_step": us, "runs": runs, "inside": inside}))
 
 
 if __name__ == "__main__":

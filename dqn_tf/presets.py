@@ -367,6 +367,11 @@ _OVERRIDES: dict[str, dict[str, Any]] = {
         # the README's solve section): keep the weights of the best periodic evaluation.
         "eval_every_steps": 10_000,
         "eval_episodes": 10,
+        # The order its solve table was measured in (3 of 3 seeds solved within 150,000
+        # steps). In the overlapped order the same three seeds solved 1 of 3 (README, solve
+        # section): the preset's margin is thin, and a different course of the same
+        # algorithm is enough to lose it.
+        "learn_order": "seeds",
     },
     "rocket": {
         # Trained on a named variant in which half of the episodes start just above the deck
@@ -510,6 +515,7 @@ SOURCES: dict[str, dict[str, str]] = {
     },
 }
 
+SOURCES["fast"]["learn_order"] = "the order its solve table holds for, see Solving"
 SOURCES["rocket"]["learn_order"] = "the order its RocketLander figures were measured in"
 
 PRESETS: tuple[str, ...] = tuple(_OVERRIDES)
