@@ -367,10 +367,9 @@ _OVERRIDES: dict[str, dict[str, Any]] = {
         # the README's solve section): keep the weights of the best periodic evaluation.
         "eval_every_steps": 10_000,
         "eval_episodes": 10,
-        # The order its solve table was measured in (3 of 3 seeds solved within 150,000
-        # steps). In the overlapped order the same three seeds solved 1 of 3 (README, solve
-        # section): the preset's margin is thin, and a different course of the same
-        # algorithm is enough to lose it.
+        # The order its solve table was measured in. Within 150,000 steps the seeds' order
+        # solved seeds 0-6, 7 of 7; the overlapped order 4 of 7 (README, solve section), and
+        # it saves no time here (one update every 4 steps).
         "learn_order": "seeds",
     },
     "rocket": {
