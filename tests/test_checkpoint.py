@@ -282,3 +282,30 @@ def test_demonstration_flags_survive_a_resume_and_older_checkpoints_have_none(tm
     older.resume()
     assert not older.agent.memory.demo.numpy().any()
     assert older.episode_rewards == env.episode_rewards
+
+
+def test_a_run_folder_from_before_learn_order_resumes_in_the_seeds_order(tmp_path):
+    """config.json and the checkpoint of a run made before `learn_order` existed have no
+    such field: the run was trained in the seeds' order, and resuming it goes on in that
+    order, to the same episodes as a straight run in that order."""
+    run = tmp_path / "old"
+    env = make(run, learn_order="seeds")
+    env.train(episodes=2, log_every=0)
+    path = env.save_checkpoint()
+    saved = json.loads((run / "config.json").read_text())
+    del saved["config"]["learn_order"]
+    (run / "config.json").write_text(json.dumps(saved))
+    header, arrays = read_checkpoint(path)
+    del header["config"]["learn_order"]
+    arrays["__state__"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)
+
+    resumed = Environment.from_run_folder(run)
+    assert resumed.config.learn_order == "seeds"
+    resumed.resume()
+    resumed.learn(episodes=1, epsilon=resumed.agent.epsilon, log_every=0)  # the third
+    straight = make(tmp_path / "straight", learn_order="seeds")
+    straight.train(episodes=3, log_every=0)
+    assert resumed.episode_rewards == straight.episode_rewards
+    assert same_weights(resumed.agent.model.get_weights(), straight.agent.model.get_weights())
