@@ -1,50 +1,108 @@
-"""TensorFlow and Keras, imported once without TensorFlow's start-up noise.
+"""TensorFlow and Keras, imported once without TensorFlow's start-up log lines.
 
-On a machine without a GPU, TensorFlow 2.21's CUDA build writes seven lines to the process's
-standard error (file descriptor 2) while it loads and on its first operation: absl's
-"All log messages before absl::InitializeLog() ..." twice, "Could not find cuda drivers"
-twice, the CPU-feature notice (two lines) and "failed call to cuInit". They come from C++,
-below Python's ``sys.stderr``, so ``warnings`` filters cannot catch them, and
-``TF_CPP_MIN_LOG_LEVEL`` hides only some (absl logs the first ones before it reads it).
-They land in every CLI command and in the first cells of a notebook, where they look like
-errors.
+While it loads, TensorFlow's C++ code writes INFO and WARNING lines straight to the process's
+standard error (file descriptor 2): which ones depends on the machine (no CUDA driver, the
+CPU's instruction set, oneDNN on some CPUs, ...). They come from below Python's
+``sys.stderr``, so ``warnings`` filters cannot catch them, and ``TF_CPP_MIN_LOG_LEVEL`` hides
+only some (absl writes the first ones before it has read it). In a terminal or a notebook
+they look like errors.
 
-So the first import of TensorFlow here runs with file descriptor 2 sent to a temporary file,
-and also lists the devices (which is what calls cuInit); afterwards every captured line that
-is not one of those known lines is written back to ``sys.stderr``, in order. Real warnings
-and errors still show. Every module of the package imports ``tf`` and ``keras`` from here.
-When TensorFlow was imported before ``dqn_tf`` (by the user), there is nothing left to hide.
+So the first import of TensorFlow runs with file descriptor 2 sent to a temporary file (and
+also lists the devices, which is what calls cuInit), while Python's own ``sys.stderr`` keeps
+writing to the real one. Everything in the file was therefore written by native code. Then a
+rule, not a list of known sentences, decides what is written back:
+
+* a record in absl's C++ log format, ``[IWEF]mmdd hh:mm:ss.uuuuuu pid file:line] message``,
+  is kept when its severity is at least the threshold, with the lines that continue it;
+* absl's own ``WARNING: ...`` notice (about logs written before it starts) counts as a
+  warning; on a machine without a CUDA driver, an ERROR from TensorFlow's CUDA files
+  (``failed call to cuInit``) counts as INFO, like TensorFlow's own "Could not find cuda
+  drivers" line beside it;
+* any other native line is kept.
+
+The threshold is the user's ``TF_CPP_MIN_LOG_LEVEL`` when set (0 INFO, 1 WARNING, 2 ERROR,
+3 FATAL only, as TensorFlow reads it), otherwise 2: errors and fatal errors always show
+unless the user asked otherwise. Every module of the package imports ``tf`` and ``keras``
+from here. When TensorFlow was imported before ``dqn_tf`` (by the user), its lines are out.
 """
 
 from __future__ import annotations
 
+import ctypes
+import io
 import os
 import re
 import sys
 import tempfile
 from types import ModuleType
 
-__all__ = ["NOISE", "is_noise", "keras", "tf"]
+__all__ = [
+    "SEVERITIES",
+    "cuda_driver_missing",
+    "keras",
+    "kept_lines",
+    "log_severity",
+    "min_log_level",
+    "tf",
+]
 
-# The lines measured on these machines (TensorFlow 2.21, no GPU); anchored on the source
-# file and message, so a different message from the same file still shows.
-NOISE = re.compile(
-    r"^(?:"
-    r"WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
-    r"|[IWE]\d{4} [\d:.]+ +\d+ cudart_stub\.cc:\d+\] Could not find cuda drivers on your "
-    r"machine, GPU will not be used\."
-    r"|[IWE]\d{4} [\d:.]+ +\d+ cuda_platform\.cc:\d+\] failed call to cuInit: .*"
-    r"|[IWE]\d{4} [\d:.]+ +\d+ cpu_feature_guard\.cc:\d+\] This TensorFlow binary is "
-    r"optimized to use available CPU instructions in performance-critical operations\."
-    r"|To enable the following instructions: .*, in other operations, rebuild TensorFlow "
-    r"with the appropriate compiler flags\."
-    r")\s*$"
-)
+SEVERITIES = "IWEF"  # absl's INFO, WARNING, ERROR, FATAL: index = TF_CPP_MIN_LOG_LEVEL
+# absl's C++ log prefix: severity letter, month and day, time, thread id, file:line]
+# (before absl is set up, the time reads 00:00:<seconds since 1970>).
+LOG_RECORD = re.compile(r"^([IWEF])\d{4} [\d:.]+ +\d+ ([^\s\]]+):\d+\] ")
+# absl writes "WARNING: All log messages before absl::InitializeLog() ..." in its own words.
+NATIVE_WARNING = re.compile(r"^WARNING: ")
+DEFAULT_LEVEL = 2  # hide INFO and WARNING, keep ERROR and FATAL
 
 
-def is_noise(line: str) -> bool:
-    """True for one of TensorFlow's known start-up lines on a machine without a GPU."""
-    return NOISE.match(line) is not None
+def min_log_level(environ: dict[str, str] | None = None) -> int:
+    """The lowest severity shown (0 INFO ... 3 FATAL): the user's ``TF_CPP_MIN_LOG_LEVEL``
+    when it is one of 0-3, else 2."""
+    value = (os.environ if environ is None else environ).get("TF_CPP_MIN_LOG_LEVEL", "")
+    return int(value) if value.strip() in {"0", "1", "2", "3"} else DEFAULT_LEVEL
+
+
+def cuda_driver_missing() -> bool:
+    """True when the machine has no CUDA driver library (libcuda) to load."""
+    try:
+        ctypes.CDLL("libcuda.so.1")
+    except OSError:
+        return True
+    return False
+
+
+def log_severity(line: str, no_cuda: bool = False) -> int | None:
+    """0-3 for a native log line (INFO ... FATAL), None for any other line.
+
+    With ``no_cuda`` (no CUDA driver on the machine), an ERROR from one of TensorFlow's CUDA
+    source files (``failed call to cuInit``) counts as INFO: without a driver, CUDA failing
+    to start is the expected state of a CPU-only machine, which TensorFlow itself reports
+    at INFO ("Could not find cuda drivers"). With a driver installed, it stays an error.
+    """
+    record = LOG_RECORD.match(line)
+    if record:
+        severity = SEVERITIES.index(record.group(1))
+        if no_cuda and severity == 2 and "cuda" in record.group(2).lower():
+            return 0
+        return severity
+    if NATIVE_WARNING.match(line):
+        return 1
+    return None
+
+
+def kept_lines(text: str, level: int, no_cuda: bool = False) -> list[str]:
+    """The lines of ``text`` (native standard error) that a user with threshold ``level``
+    sees: records below it are dropped with their continuation lines (a multi-line message
+    is one write; the next record, or absl's notice, ends it). FATAL always shows."""
+    kept: list[str] = []
+    dropping = False
+    for line in text.splitlines(keepends=True):
+        severity = log_severity(line, no_cuda)
+        if severity is not None:
+            dropping = severity < min(level, 3)
+        if not dropping:
+            kept.append(line)
+    return kept
 
 
 def _import_quietly() -> tuple[ModuleType, ModuleType]:
@@ -55,6 +113,17 @@ def _import_quietly() -> tuple[ModuleType, ModuleType]:
         return tensorflow, keras
     sys.stderr.flush()
     saved = os.dup(2)
+    python_stderr = sys.stderr
+    # Python's writes (warnings, prints) go to the real stderr meanwhile, so that what the
+    # file holds is native output only; a notebook's sys.stderr is not fd 2 and stays as is.
+    own = python_stderr is sys.__stderr__
+    if own:
+        sys.stderr = io.TextIOWrapper(
+            os.fdopen(os.dup(saved), "wb", buffering=0),
+            encoding=getattr(python_stderr, "encoding", None) or "utf-8",
+            errors="backslashreplace",
+            line_buffering=True,
+        )
     with tempfile.TemporaryFile() as captured:
         os.dup2(captured.fileno(), 2)
         try:
@@ -65,9 +134,12 @@ def _import_quietly() -> tuple[ModuleType, ModuleType]:
         finally:
             os.dup2(saved, 2)
             os.close(saved)
+            if own:
+                sys.stderr.close()
+                sys.stderr = python_stderr
             captured.seek(0)
             text = captured.read().decode("utf-8", errors="replace")
-            kept = [line for line in text.splitlines(keepends=True) if not is_noise(line)]
+            kept = kept_lines(text, min_log_level(), cuda_driver_missing()) if text else []
             if kept:
                 sys.stderr.write("".join(kept))
                 sys.stderr.flush()
