@@ -35,7 +35,7 @@ tensorboard:
 
 # Runs both notebooks in full mode (long: real presets) and saves them with their outputs.
 notebooks:
-	DQN_TF_QUICK=0 SDL_VIDEODRIVER=dummy $(PY) -m jupyter nbconvert \
+	DQN_TF_QUICK=0 DQN_TF_PROGRESS=0 SDL_VIDEODRIVER=dummy $(PY) -m jupyter nbconvert \
 		--to notebook --execute --inplace --ExecutePreprocessor.timeout=-1 \
 		--ExecutePreprocessor.kernel_name=python3 \
 		notebooks/lunar_lander.ipynb notebooks/rocket_lander.ipynb

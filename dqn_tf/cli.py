@@ -119,7 +119,13 @@ def _train(args: argparse.Namespace, env: Any) -> dict[str, Any]:
     print(f"Training {config.env} with {how}, seed {env.seed}, in {env.run_dir}", flush=True)
     started = time.perf_counter()
     if (episodes if episodes is not None else steps) > 0:
-        env.train(epsilon=epsilon, episodes=episodes, steps=steps, log_every=args.log_every)
+        env.train(
+            epsilon=epsilon,
+            episodes=episodes,
+            steps=steps,
+            log_every=args.log_every,
+            progress=_progress(args),
+        )
     else:
         print("The run already has the episodes or steps asked for: nothing to train.")
     seconds = time.perf_counter() - started
@@ -172,7 +178,7 @@ def cmd_evaluate(args: argparse.Namespace) -> dict[str, Any]:
     weights = _weights_file(args)
     config = _judged_game(config, args.env)
     env = Environment(config=config, seed=args.seed, run_dir=args.run_dir, summaries=False)
-    result = env.evaluate(episodes=args.episodes, weights=weights)
+    result = env.evaluate(episodes=args.episodes, weights=weights, progress=_progress(args))
     env.close()
     line = f"{args.episodes} greedy episodes: mean {result['mean']:.2f} std {result['std']:.2f}"
     if "landings" in result:
@@ -196,7 +202,14 @@ def cmd_replay(args: argparse.Namespace) -> dict[str, Any]:
         summaries=False,
     )
     env.agent.load_weights(weights)
-    (ret,) = env.learn(epsilon=0.0, episodes=1, trainable=False, log_every=0, capture_frames=True)
+    (ret,) = env.learn(
+        epsilon=0.0,
+        episodes=1,
+        trainable=False,
+        log_every=0,
+        capture_frames=True,
+        progress=_progress(args),
+    )
     frames = env.runner.frames
     steps = env.runner.last_steps  # game steps: one frame per decision with an action repeat
     # Real time: a kept frame stands for every * action_repeat game steps.
@@ -248,6 +261,7 @@ def cmd_sweep(args: argparse.Namespace) -> dict[str, Any]:
             asha_grace=args.asha_grace,
             asha_reduction=args.asha_reduction,
             report_every=args.report_every,
+            progress=_progress(args),
         )
     except SweepError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -262,6 +276,16 @@ def cmd_sweep(args: argparse.Namespace) -> dict[str, Any]:
         raise SystemExit(1)
     return result
 
+
+def _progress(args: argparse.Namespace) -> bool | None:
+    """No bar with --no-progress or --json; otherwise one in a terminal (dqn_tf.progress)."""
+    return False if args.no_progress or getattr(args, "json", False) else None
+
+
+NO_PROGRESS: dict[str, Any] = {
+    "action": "store_true",
+    "help": "no progress bar (there is none either when standard output is not a terminal)",
+}
 
 WEIGHTS_ARGUMENT: dict[str, Any] = {
     "choices": ("final", "best"),
@@ -309,6 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
         "until it has --episodes (or --steps) in total",
     )
     train.add_argument("--json", action="store_true", help="end with a JSON summary line")
+    train.add_argument("--no-progress", **NO_PROGRESS)
     train.set_defaults(func=cmd_train)
 
     evaluate = sub.add_parser("evaluate", help="greedy episodes with the saved weights")
@@ -318,6 +343,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--weights", **WEIGHTS_ARGUMENT)
     evaluate.add_argument("--env", help=ENV_HELP)
     evaluate.add_argument("--json", action="store_true")
+    evaluate.add_argument("--no-progress", **NO_PROGRESS)
     evaluate.set_defaults(func=cmd_evaluate)
 
     replay = sub.add_parser("replay", help="one greedy episode written as an animated GIF")
@@ -329,6 +355,7 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--weights", **WEIGHTS_ARGUMENT)
     replay.add_argument("--env", help=ENV_HELP)
     replay.add_argument("--json", action="store_true")
+    replay.add_argument("--no-progress", **NO_PROGRESS)
     replay.set_defaults(func=cmd_replay)
 
     presets = sub.add_parser("presets", help="show the presets")
@@ -388,6 +415,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--report-every", type=int, default=10, help="episodes between progress reports"
     )
     sweep.add_argument("--json", action="store_true", help="end with a JSON summary line")
+    sweep.add_argument("--no-progress", **NO_PROGRESS)
     sweep.set_defaults(func=cmd_sweep)
     return parser
 

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from dqn_tf import progress as run_progress
 from dqn_tf import run_folder
 from dqn_tf.agent import Agent
 from dqn_tf.brain import Architecture
@@ -213,6 +214,7 @@ class Environment:
         steps: int | None = None,
         log_every: int = 1,
         capture_frames: bool = False,
+        progress: bool | None = None,
     ) -> list[float]:
         """Play episodes, learning from them when ``trainable``.
 
@@ -227,6 +229,8 @@ class Environment:
             log_every: print the book's episode line every this many episodes (0: never).
             capture_frames: keep the rendered frames of the last episode in
                 ``self.runner.frames`` (needs ``render_mode="rgb_array"``).
+            progress: show a progress bar (True/False); None shows one in a terminal or a
+                notebook (:mod:`dqn_tf.progress`).
 
         Returns:
             The returns of the episodes completed in this call.
@@ -244,12 +248,12 @@ class Environment:
             )
         if not trainable:
             return self._learn(
-                epsilon, episodes, False, incremental, steps, log_every, capture_frames
+                epsilon, episodes, False, incremental, steps, log_every, capture_frames, progress
             )
         # One writer per run folder, for as long as it writes (dqn_tf.run_folder).
         with run_folder.lock(self.run_dir):
             return self._learn(
-                epsilon, episodes, True, incremental, steps, log_every, capture_frames
+                epsilon, episodes, True, incremental, steps, log_every, capture_frames, progress
             )
 
     def _learn(
@@ -261,6 +265,7 @@ class Environment:
         steps: int | None,
         log_every: int,
         capture_frames: bool,
+        progress: bool | None,
     ) -> list[float]:
         if incremental:
             self._load_for_incremental()
@@ -282,7 +287,9 @@ class Environment:
                 self._prefill()
 
         with self._stop_on_signals() as stop:
-            returns = self._play(episodes, trainable, steps, log_every, capture_frames, stop)
+            returns = self._play(
+                episodes, trainable, steps, log_every, capture_frames, stop, progress
+            )
         if trainable:
             self.save_history()
             self.agent.save_weights(self.weights_path)
@@ -307,6 +314,51 @@ class Environment:
         log_every: int,
         capture_frames: bool,
         stop: list[str],
+        progress: bool | None = None,
+    ) -> list[float]:
+        bar = self._progress_bar(episodes, trainable, steps, capture_frames, progress)
+        try:
+            return self._play_episodes(
+                episodes, trainable, steps, log_every, capture_frames, stop, bar
+            )
+        finally:
+            if bar is not None:
+                self.runner.progress = None
+                bar.close()
+
+    def _progress_bar(
+        self,
+        episodes: int | None,
+        trainable: bool,
+        steps: int | None,
+        capture_frames: bool,
+        progress: bool | None,
+    ) -> Any:
+        """A bar over the steps (or episodes) asked for; over the game steps of a replay."""
+        if capture_frames:  # one episode, played step by step into frames
+            bar = run_progress.bar(
+                self.config.max_episode_steps, unit="step", desc="replay", wanted=progress
+            )
+            self.runner.progress = bar  # counted inside the episode, as the frames come
+            return bar
+        if not trainable:
+            return run_progress.bar(episodes or 0, unit="episode", desc="test", wanted=progress)
+        if steps is not None:
+            total, done, unit = self.total_steps + steps, self.total_steps, "step"
+        else:
+            total, done = len(self.episode_rewards) + (episodes or 0), len(self.episode_rewards)
+            unit = "episode"
+        return run_progress.bar(total, initial=done, unit=unit, desc="train", wanted=progress)
+
+    def _play_episodes(
+        self,
+        episodes: int | None,
+        trainable: bool,
+        steps: int | None,
+        log_every: int,
+        capture_frames: bool,
+        stop: list[str],
+        bar: Any,
     ) -> list[float]:
         returns: list[float] = []
         self.landings = []
@@ -327,6 +379,8 @@ class Environment:
                 s, max_steps, mode=LEARN if trainable else NONE, greedy=not trainable
             )
             played += length
+            if bar is not None and bar.unit == "step" and self.runner.progress is None:
+                bar.update(length)  # also the steps of an episode cut by the budget
             if step_budget is not None:
                 step_budget -= length
             if trainable:
@@ -345,11 +399,37 @@ class Environment:
             self.reward_avg.append(ret)
             if trainable:
                 self._end_of_episode(ret, length, self.landings[-1])
+            sps = played / (time.perf_counter() - started)
             if log_every and episode % log_every == 0:
                 # Training lines count the run's episodes (so a resumed run goes on counting).
                 number = len(self.episode_rewards) if trainable else episode
-                self._log(number, ret, length, played / (time.perf_counter() - started))
+                self._log(number, ret, length, sps, bar)
+            if bar is not None:
+                self._advance(bar, returns, sps)
         return returns
+
+    def _advance(self, bar: Any, returns: list[float], sps: float) -> None:
+        """After an episode: an episode bar moves by one, a replay's ends with the episode;
+        show the mean return of the last 100 episodes, and landings where the game reports
+        them."""
+        trainable = bar.desc == "train"
+        if bar.unit == "episode":
+            bar.update(1)
+        elif self.runner.progress is not None:  # moved with each step; it may end early
+            bar.total = bar.n
+        if self.runner.progress is not None:  # a replay: one episode
+            shown = {"return": f"{returns[-1]:.1f}"}
+        else:
+            recent = self.reward_avg if trainable else returns[-100:]
+            shown = {"avg100": f"{np.mean(recent):.1f}"}
+        landings = count_landings(self.landings)
+        if landings is not None:  # the game reports landings (RocketLander)
+            shown["landed"] = str(len(self.landed_episodes) if trainable else landings)
+        if trainable:
+            shown["eps"] = f"{self.agent.epsilon:.2f}"
+        if bar.unit == "episode":
+            shown["steps/s"] = f"{sps:.0f}"
+        bar.set_postfix(shown, refresh=False)
 
     # --- pieces of learn ----------------------------------------------------------------------
 
@@ -553,21 +633,25 @@ class Environment:
             for sig, old in previous.items():
                 signal.signal(sig, old)
 
-    def _log(self, episode: int, ret: float, length: int, sps: float) -> None:
-        print(
+    def _log(self, episode: int, ret: float, length: int, sps: float, bar: Any = None) -> None:
+        run_progress.say(
             f"episode: {episode - 1} score: {ret:.2f} "
             f"avg_score: {np.average(self.reward_avg):.2f} "
             f"actions {length} epsilon {self.agent.epsilon:.2f} "
             f"steps {self.total_steps} ({sps:.0f} steps/s)",
-            flush=True,
+            bar,
         )
 
     def evaluate(
-        self, episodes: int = 100, weights: str | os.PathLike | None = None
+        self,
+        episodes: int = 100,
+        weights: str | os.PathLike | None = None,
+        progress: bool | None = None,
     ) -> dict[str, Any]:
         """Greedy evaluation (see :meth:`test`) summarised: ``mean``, ``std``, ``episodes``
-        (the returns) and, where the game reports landings, ``landings`` (a count)."""
-        returns = self.test(episodes=episodes, weights=weights, log_every=0)
+        (the returns) and, where the game reports landings, ``landings`` (a count).
+        ``progress`` as in :meth:`learn`."""
+        returns = self.test(episodes=episodes, weights=weights, log_every=0, progress=progress)
         result: dict[str, Any] = {
             "mean": float(np.mean(returns)),
             "std": float(np.std(returns)),

@@ -68,6 +68,8 @@ class EpisodeRunner:
         self.nS = agent.nS
         self.capture_frames = False
         self.frames: list[np.ndarray] = []
+        # A progress bar (tqdm) moved by each step, for a replay; None while training.
+        self.progress: Any = None
         self.last_info: dict[str, Any] = {}
         # Game steps of the last episode run (with an action repeat, more than its frames).
         self.last_steps = 0
@@ -83,6 +85,8 @@ class EpisodeRunner:
         self.last_info = info
         if self.capture_frames:
             self.frames.append(self.env.render())
+        if self.progress is not None:
+            self.progress.update(info.get("game_steps", 1))
         s_ = np.asarray(s_, np.float32)
         if s_.shape != (self.nS,):
             raise ValueError(

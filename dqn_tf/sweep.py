@@ -46,9 +46,11 @@ from typing import Any
 
 import numpy as np
 
+from dqn_tf import progress as run_progress
 from dqn_tf.display import trailing_mean
 from dqn_tf.files import atomic_path, write_json_atomic
 from dqn_tf.presets import PRESETS, Config, ConfigError, field_names, get_preset
+from dqn_tf.progress import say
 from dqn_tf.run_folder import (
     BEST_WEIGHTS_FILE,
     CHECKPOINT_FILE,
@@ -467,7 +469,9 @@ def run_trial(
             else:
                 pieces, steps_left = min(spec["report_every"], left), None
             started = time.perf_counter()
-            env.learn(epsilon=epsilon, episodes=pieces, steps=steps_left, log_every=0)
+            env.learn(
+                epsilon=epsilon, episodes=pieces, steps=steps_left, log_every=0, progress=False
+            )
             epsilon = None
             seconds += time.perf_counter() - started
             progress = _progress(env)
@@ -1044,8 +1048,11 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _progress_callback(trials: Sequence[Trial], found: dict[int, dict[str, Any]], log: bool):
-    """A Tune callback that keeps each trial's last result and prints a line per trial."""
+def _progress_callback(
+    trials: Sequence[Trial], found: dict[int, dict[str, Any]], log: bool, bar: Any = None
+):
+    """A Tune callback that keeps each trial's last result, prints a line per trial and moves
+    the bar (if any) by each trial that ends."""
     from ray import tune
 
     total = len(trials)
@@ -1054,7 +1061,7 @@ def _progress_callback(trials: Sequence[Trial], found: dict[int, dict[str, Any]]
         def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
             t = trials_by_index[trial.config["trial"]["index"]]
             if log:
-                print(f"[{t.index + 1}/{total}] started {t.label} seed {t.seed}", flush=True)
+                say(f"[{t.index + 1}/{total}] started {t.label} seed {t.seed}", bar)
 
         def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
             t = trials_by_index[trial.config["trial"]["index"]]
@@ -1068,13 +1075,17 @@ def _progress_callback(trials: Sequence[Trial], found: dict[int, dict[str, Any]]
                 }
             found[t.index] = summary
             if log:
-                print(f"[{t.index + 1}/{total}] {_trial_line(t, summary)}", flush=True)
+                say(f"[{t.index + 1}/{total}] {_trial_line(t, summary)}", bar)
+            if bar is not None:
+                bar.update(1)
 
         def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
             t = trials_by_index[trial.config["trial"]["index"]]
             error = getattr(trial, "error_file", None) or ""
             found[t.index] = {"status": "error", "message": f"see {error}"}
-            print(f"[{t.index + 1}/{total}] {t.label} seed {t.seed}: failed, {error}", flush=True)
+            say(f"[{t.index + 1}/{total}] {t.label} seed {t.seed}: failed, {error}", bar)
+            if bar is not None:
+                bar.update(1)
 
     trials_by_index = {t.index: t for t in trials}
     return Progress()
@@ -1112,6 +1123,7 @@ def sweep(
     asha_reduction: int = 2,
     report_every: int = 10,
     log: bool = True,
+    progress: bool | None = None,
 ) -> dict[str, Any]:
     """Train a preset over a grid of settings and seeds with Ray Tune; write the results.
 
@@ -1150,6 +1162,8 @@ def sweep(
         asha_reduction: ASHA keeps about 1 in this many trials at each rung.
         report_every: episodes between progress reports to Tune (and checkpoints).
         log: print a line per trial and where the results are.
+        progress: a bar of the trials done (True/False); None shows one in a terminal or a
+            notebook (:mod:`dqn_tf.progress`); never without ``log``.
 
     Returns:
         ``run_dir``, ``trials`` (one row per trial: setting, seed, status, steps, episodes,
@@ -1260,15 +1274,25 @@ def sweep(
             }
             for t in to_run
         ]  # fmt: skip
+        bar = run_progress.bar(
+            len(trials),
+            initial=len(trials) - len(to_run),
+            unit="trial",
+            desc="sweep",
+            wanted=progress if log else False,
+        )
         try:
             _run_with_tune(
                 specs, trials, summaries, sweep_dir, budget, address, num_cpus,
-                cpus_per_trial, max_concurrent, asha, asha_grace, asha_reduction, log,
+                cpus_per_trial, max_concurrent, asha, asha_grace, asha_reduction, log, bar,
             )  # fmt: skip
         except KeyboardInterrupt:
             interrupted = True
         except SweepError as exc:
             failure = exc
+        finally:
+            if bar is not None:
+                bar.close()
         for t in to_run:
             s = summaries.get(t.index)
             if s is None:  # interrupted or failed: list how far it got
@@ -1374,6 +1398,7 @@ def _run_with_tune(
     asha_grace: int | None,
     asha_reduction: int,
     log: bool,
+    bar: Any = None,
 ) -> None:
     """Run ``specs`` as one Tune experiment; each finished trial's summary lands in
     ``found`` (by the progress callback, so that an interrupted sweep keeps what finished)."""
@@ -1430,7 +1455,7 @@ def _run_with_tune(
                 name=TUNE_DIR,
                 storage_path=str(sweep_dir),
                 verbose=0,
-                callbacks=[JsonLoggerCallback(), _progress_callback(trials, found, log)],
+                callbacks=[JsonLoggerCallback(), _progress_callback(trials, found, log, bar)],
             ),
         )
         with _sigterm_as_interrupt():

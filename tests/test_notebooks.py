@@ -20,8 +20,9 @@ from nbconvert import HTMLExporter
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 NAMES = ["lunar_lander", "rocket_lander"]
-# As a user runs them: no TF_CPP_MIN_LOG_LEVEL, so TensorFlow's start-up lines would show.
-KERNEL_ENV = {"DQN_TF_QUICK": "1", "SDL_VIDEODRIVER": "dummy"}
+# As a user runs them: no TF_CPP_MIN_LOG_LEVEL, so TensorFlow's start-up lines would show;
+# without progress bars, as `make notebooks` executes them (tests/test_progress.py has one).
+KERNEL_ENV = {"DQN_TF_QUICK": "1", "SDL_VIDEODRIVER": "dummy", "DQN_TF_PROGRESS": "0"}
 # TensorFlow's C++ log lines below ERROR, whatever their sentence (see dqn_tf/quiet.py).
 BELOW_ERROR = re.compile(r"^(?:[IW]\d{4} [\d:.]+ +\d+ \S+:\d+\] |WARNING: All log)", re.MULTILINE)
 GIF_URI = re.compile(r"data:image/gif;base64,([A-Za-z0-9+/=]+)")
@@ -151,6 +152,11 @@ def test_listings_are_the_package_source_of_today(name):
 def test_committed_outputs_have_no_start_up_noise(name):
     text = _streams(_read(name))
     assert BELOW_ERROR.findall(text) == []
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_committed_outputs_hold_no_progress_widgets(name):
+    assert _data(_read(name), "application/vnd.jupyter.widget-view+json") == []
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -1,0 +1,77 @@
+"""Progress bars (tqdm) for long work: training, evaluation, a replay, a sweep.
+
+A bar shows where a person watches: in a terminal (standard output is a TTY) and in a
+Jupyter notebook (``tqdm.auto`` draws a widget there). Where nobody watches, a pipe, a log
+file, CI, ``--json`` output, there is no bar, so nothing but the lines themselves is saved.
+``--no-progress`` (``progress=False``) turns it off anywhere, and ``DQN_TF_PROGRESS=0`` does
+so for a whole process tree (``make notebooks`` sets it, so that executed notebooks are
+committed without widget outputs).
+
+While a bar is shown, lines go through :func:`say`, which prints them above the bar instead
+of through it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from typing import Any
+
+__all__ = ["bar", "enabled", "say"]
+
+
+def _in_notebook() -> bool:
+    """True inside a Jupyter kernel (where tqdm.auto draws a widget)."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
+
+
+def enabled(wanted: bool | None = None) -> bool:
+    """Whether to show a bar: ``wanted`` when given, else in a terminal or a notebook,
+    unless ``DQN_TF_PROGRESS=0``."""
+    if wanted is not None:
+        return bool(wanted)
+    if os.environ.get("DQN_TF_PROGRESS", "").strip() == "0":
+        return False
+    return _in_notebook() or sys.stdout.isatty()
+
+
+def bar(total: float, *, unit: str, desc: str, initial: float = 0, wanted: bool | None = None):
+    """A tqdm bar on standard output, or None where no bar is shown (see :func:`enabled`).
+
+    Args:
+        total: the amount of work (steps, episodes, trials).
+        unit: what one unit of it is called (``"step"``); tqdm shows the rate per second.
+        desc: a word or two before the bar.
+        initial: work already done (a resumed run starts its bar there).
+        wanted: True or False to force the bar on or off; None decides as above.
+    """
+    if not enabled(wanted):
+        return None
+    from tqdm.auto import tqdm
+
+    # A terminal that reports no size (some pseudo-terminals) would get no bar at all.
+    width = shutil.get_terminal_size((0, 0)).columns
+    size = {} if width > 0 else {"ncols": 100, "nrows": 24}
+    return tqdm(
+        total=total,
+        initial=initial,
+        unit=unit,
+        desc=desc,
+        file=sys.stdout,
+        dynamic_ncols=width > 0,
+        **size,
+        mininterval=0.5,  # a few redraws a second: cheap, and small where output is saved
+        smoothing=0.1,
+    )
+
+
+def say(line: str, progress: Any = None) -> None:
+    """Print ``line``; above the bar when one is shown in a terminal."""
+    if progress is not None and not _in_notebook():
+        progress.write(line, file=sys.stdout)
+        sys.stdout.flush()
+    else:
+        print(line, flush=True)
