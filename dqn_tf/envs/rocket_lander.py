@@ -1,9 +1,30 @@
 """RocketLander-v0: land a Falcon-9-style first stage on a drone ship (gymnasium port).
 
+A port of RocketLander from gym-rocketlander, https://github.com/EmbersArc/gym-rocketlander,
+by Sven Niederberger, distributed under the MIT licence:
+
+    Copyright (c) 2021 Sven Niederberger
+
+    Permission is hereby granted, free of charge, to any person obtaining a copy of this
+    software and associated documentation files (the "Software"), to deal in the Software
+    without restriction, including without limitation the rights to use, copy, modify,
+    merge, publish, distribute, sublicense, and/or sell copies of the Software, and to
+    permit persons to whom the Software is furnished to do so, subject to the following
+    conditions:
+
+    The above copyright notice and this permission notice shall be included in all copies
+    or substantial portions of the Software.
+
+    THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR IMPLIED,
+    INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY, FITNESS FOR A
+    PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE AUTHORS OR COPYRIGHT
+    HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER LIABILITY, WHETHER IN AN ACTION OF
+    CONTRACT, TORT OR OTHERWISE, ARISING FROM, OUT OF OR IN CONNECTION WITH THE SOFTWARE OR
+    THE USE OR OTHER DEALINGS IN THE SOFTWARE.
+
 The original environment was written for the old ``gym`` API and never shipped with gym or
-gymnasium. This module rebuilds it for gymnasium 1.x from the facts recorded in
-``shared/rocket_lander.md``: every constant, body, joint, force, observation, reward and
-termination rule, in the original order of operations. Rendering uses pygame, as gymnasium's
+gymnasium. This module rebuilds it for gymnasium 1.x, keeping every constant, body, joint,
+force, observation, reward and termination rule, in the original order of operations. Rendering uses pygame, as gymnasium's
 own Box2D environments do, instead of the removed ``gym.envs.classic_control.rendering``.
 
 Observation (10 float32 values):
