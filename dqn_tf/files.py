@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+# Temporary files are named ``.dqn_tf-<pid>-<random><suffix>``: a name only this package makes,
+# holding the id of the process that writes it, so that a leftover of a killed writer can be
+# told from a user's file and from a write still going on (see dqn_tf.run_folder.lock).
+TEMP_PREFIX = ".dqn_tf-"
+TEMP_NAME = re.compile(re.escape(TEMP_PREFIX) + r"(?P<pid>\d+)-\w+\.[\w.]+")
 
 
 @contextmanager
@@ -23,7 +30,10 @@ def atomic_path(path: str | os.PathLike, suffix: str = ".tmp") -> Iterator[Path]
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
+    # mkstemp creates a new file (O_EXCL, no links followed), never one that was there.
+    fd, name = tempfile.mkstemp(
+        dir=path.parent, prefix=f"{TEMP_PREFIX}{os.getpid()}-", suffix=suffix
+    )
     os.close(fd)
     tmp = Path(name)
     try:

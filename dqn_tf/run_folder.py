@@ -18,16 +18,23 @@ its process dies, even by ``kill -9``, so a crashed run never blocks the next on
 process id the dead holder left in the file lets the next writer say that it took a stale
 lock over. Readers never take it.
 
+A run folder may hold the user's own files too: the package writes only the files above and
+its temporary files, and deletes only temporary files named as only it names them
+(:mod:`dqn_tf.files`) whose writer is dead. A ``.lock`` that is not a plain file (a symbolic
+link, a fifo, a folder) is refused, never followed.
+
 A run folder is data, never code: nothing read from it is imported or executed (a
 demonstrator is named by its registered name, see :func:`dqn_tf.presets.load_demonstrator`).
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
 import socket
+import stat
 import sys
 import time
 from collections.abc import Iterator
@@ -35,6 +42,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from dqn_tf.files import TEMP_NAME
 from dqn_tf.presets import Config, ConfigError, field_names
 
 CONFIG_FILE = "config.json"
@@ -80,6 +88,8 @@ def lock(run_dir: str | os.PathLike[str]) -> Iterator[Path]:
     Raises:
         RunFolderBusy: another live process holds it; the message names the folder and that
             process (its id, host and command). Nothing in the folder is changed.
+        RunFolderError: the folder cannot be made or written, or its ``.lock`` is not a
+            plain file of its own (a link, a fifo, a folder). Nothing is changed.
     """
     path = Path(run_dir).resolve()
     if path in _held:
@@ -89,8 +99,8 @@ def lock(run_dir: str | os.PathLike[str]) -> Iterator[Path]:
         finally:
             _held[path][1] -= 1
         return
-    path.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    _make_folder(path)
+    fd = _open_lock(path / LOCK_FILE, os.O_RDWR | os.O_CREAT)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -125,20 +135,75 @@ def lock(run_dir: str | os.PathLike[str]) -> Iterator[Path]:
         os.close(fd)
 
 
+def _make_folder(path: Path) -> None:
+    """Make the run folder, or say in one line why it cannot be one."""
+    if path.exists() and not path.is_dir():
+        raise RunFolderError(
+            f"run folder {path} exists and is not a folder; choose another --run-dir"
+        )
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a parent is a file, no permission, read-only file system...
+        if isinstance(exc, NotADirectoryError):
+            why = "a folder on its path is a file"
+        else:
+            why = f"{exc.strerror}: {exc.filename}"
+        raise RunFolderError(f"cannot make run folder {path}: {why}") from None
+    # Checked now rather than at the first save, minutes later (root passes: it may write).
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise RunFolderError(f"run folder {path} is not writable by you; choose another --run-dir")
+
+
+def _open_lock(lock_file: Path, flags: int) -> int:
+    """Open ``.lock`` only if it is a plain file of its own: never through a symbolic link
+    (O_NOFOLLOW), never a fifo (O_NONBLOCK: the open does not wait for a writer to come),
+    a device or a folder, never a hard link to a file elsewhere. Whatever else is there was
+    not made by this package, so it is left untouched and named."""
+    refuse = f"cannot use {lock_file} as the run folder's lock"
+    try:
+        fd = os.open(lock_file, flags | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o644)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:  # ELOOP: a symbolic link; EISDIR: a folder; EACCES...
+        kind = "a symbolic link" if exc.errno == errno.ELOOP else exc.strerror
+        raise RunFolderError(f"{refuse} ({kind}); remove it or use another --run-dir") from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
+        os.close(fd)
+        kind = "a hard link" if stat.S_ISREG(info.st_mode) else "not a regular file"
+        raise RunFolderError(f"{refuse} ({kind}); remove it or use another --run-dir")
+    return fd
+
+
 def _remove_leftovers(path: Path) -> None:
-    """Delete the temporary files of writes that a killed writer never finished (atomic
-    writes name them ``.<file>.<random><suffix>``; see dqn_tf.files.atomic_path): partial
-    files that nothing reads. Only the lock's holder may, as no other writer is running."""
-    for leftover in path.iterdir():
-        name = leftover.name
-        if name.startswith(".") and ".tmp" in name and name != LOCK_FILE and leftover.is_file():
-            leftover.unlink()
+    """Delete the temporary files of writes that a killed writer never finished: partial
+    files that nothing reads. Called by the lock's holder, as no other writer is running.
+
+    Only files provably ours are removed: named as :func:`dqn_tf.files.atomic_path` names
+    them, and made by a process that no longer exists (a live one may be a reader still
+    writing a GIF there). Anything else in the folder is the user's and is kept.
+    """
+    with os.scandir(path) as entries:
+        for entry in entries:
+            match = TEMP_NAME.fullmatch(entry.name)
+            if match and entry.is_file(follow_symlinks=False) and not _alive(int(match["pid"])):
+                os.unlink(entry.path)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0 sends nothing: it only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        pass  # another user's process, or no process id at all: not provably ours
+    return True
 
 
 def holder(run_dir: str | os.PathLike[str]) -> dict[str, Any] | None:
     """Who holds (or, after a crash, last held) the folder's lock, as written there."""
     try:
-        fd = os.open(Path(run_dir) / LOCK_FILE, os.O_RDONLY)
+        fd = _open_lock(Path(run_dir) / LOCK_FILE, os.O_RDONLY)
     except FileNotFoundError:
         return None
     try:
