@@ -24,8 +24,9 @@ by Sven Niederberger, distributed under the MIT licence:
 
 The original environment was written for the old ``gym`` API and never shipped with gym or
 gymnasium. This module rebuilds it for gymnasium 1.x, keeping every constant, body, joint,
-force, observation, reward and termination rule, in the original order of operations. Rendering uses pygame, as gymnasium's
-own Box2D environments do, instead of the removed ``gym.envs.classic_control.rendering``.
+force, observation, reward and termination rule, in the original order of operations.
+Rendering uses pygame, as gymnasium's own Box2D environments do, instead of the removed
+``gym.envs.classic_control.rendering``.
 
 Observation (10 float32 values):
     0. horizontal offset from the ship centre, ``2 * (x - W/2) / W``
