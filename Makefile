@@ -8,7 +8,14 @@ STEPS ?= 150000
 
 .PHONY: install test lint train tensorboard notebooks bench bench-deps clean
 
+# The Python versions the whole test suite has run on (pyproject.toml's requires-python says
+# the same). With another, install stops before doing anything, with one line saying how to
+# choose one.
+SUPPORTED_PYTHON := 3.11 3.12 3.13
+python_version = $(shell $(PYTHON) -c 'import platform; print(platform.python_version())' 2>/dev/null)
+
 install:
+	$(if $(filter $(SUPPORTED_PYTHON),$(basename $(python_version))),,$(error $(PYTHON) is $(if $(python_version),Python $(python_version),not a Python that runs); dqn_tf is tested with Python $(SUPPORTED_PYTHON): run make install PYTHON=python3.12 (or the path of one of those)))
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[test]"
@@ -27,7 +34,7 @@ train:
 	$(PY) -m dqn_tf train --env LunarLander-v3 --preset fast --steps $(STEPS) --seed $(SEED) --run-dir $(RUN_DIR) --log-every 20 $$(test -f $(RUN_DIR)/checkpoint.npz && echo --resume)
 	$(PY) -m dqn_tf evaluate --run-dir $(RUN_DIR) --episodes 100 --seed 1000
 	$(PY) -m dqn_tf evaluate --run-dir $(RUN_DIR) --episodes 100 --seed 1000 --weights best
-	$(PY) -m dqn_tf replay --run-dir $(RUN_DIR) --gif $(RUN_DIR)/agent.gif
+	$(PY) -m dqn_tf replay --run-dir $(RUN_DIR) --gif $(RUN_DIR)/agent.gif --overwrite
 	@echo "Weights, TensorBoard logs and agent.gif are in $(RUN_DIR)"
 
 tensorboard:

@@ -39,6 +39,30 @@ def _overrides(pairs: list[str]) -> dict[str, Any]:
     return out
 
 
+SEED_MAX = 2**32 - 1  # numpy's and gymnasium's seeds are unsigned 32-bit integers
+
+
+def check_arguments(args: argparse.Namespace) -> None:
+    """Every number a command takes, checked before anything runs: one line naming the
+    argument, its value and what is allowed (ConfigError, exit status 2)."""
+    from dqn_tf.presets import ConfigError
+
+    seeds = getattr(args, "seeds", None) or []
+    if getattr(args, "seed", None) is not None:
+        seeds = [args.seed, *seeds]
+    for seed in seeds:
+        if not 0 <= seed <= SEED_MAX:
+            raise ConfigError(f"--seed must be an integer in 0..{SEED_MAX} (got {seed})")
+    for name, minimum in (("episodes", 1), ("steps", 1), ("every", 1), ("log_every", 0)):
+        value = getattr(args, name, None)
+        if value is not None and value < minimum:
+            flag = "--" + name.replace("_", "-")
+            raise ConfigError(f"{flag} must be an integer >= {minimum} (got {value})")
+    scale = getattr(args, "scale", None)
+    if scale is not None and not 0 < scale <= 1:
+        raise ConfigError(f"--scale must be a number in (0, 1] (got {scale})")
+
+
 def _load_run(run_dir: Path) -> tuple[Any, int]:
     from dqn_tf.run_folder import WEIGHTS_FILE, read_config
 
@@ -77,12 +101,8 @@ def _train_settings(args: argparse.Namespace, changes: dict[str, Any]) -> tuple[
 def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
     from dqn_tf.games import make_env
     from dqn_tf.presets import ConfigError
-    from dqn_tf.run_folder import CHECKPOINT_FILE, lock
+    from dqn_tf.run_folder import BEST_WEIGHTS_FILE, CHECKPOINT_FILE, WEIGHTS_FILE, lock
 
-    for name in ("episodes", "steps"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            raise ConfigError(f"--{name} must be an integer >= 1 (got {value})")
     changes = _overrides(args.set)
     if args.env:
         changes["env"] = args.env
@@ -96,6 +116,15 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
             raise ConfigError(
                 f"run folder {args.run_dir} already holds a checkpoint; continue it with "
                 f"--resume or choose another --run-dir"
+            )
+        trained = [f for f in (WEIGHTS_FILE, BEST_WEIGHTS_FILE) if (args.run_dir / f).is_file()]
+        if not args.resume and trained and not args.overwrite:
+            # Weights without a checkpoint (a run from before checkpoints, or copied
+            # weights): a new run would write over them, so the user has to say so.
+            raise ConfigError(
+                f"run folder {args.run_dir} holds trained weights ({', '.join(trained)}) but "
+                f"no checkpoint to resume; --overwrite replaces them with a new run, or "
+                f"choose another --run-dir"
             )
         from dqn_tf.environment import Environment
 
@@ -171,12 +200,19 @@ def _judged_game(config: Any, env: str | None) -> Any:
     return config.replace(env=game, eval_env="") if game else config
 
 
+def _player(config: Any) -> Any:
+    """The config to play greedily with: a replay memory of one batch, the smallest a config
+    allows, since evaluate and replay store nothing (a run's 5,000,000 transitions would
+    take ~384 MB for nothing)."""
+    return config.replace(memory_size=config.batch_size)
+
+
 def cmd_evaluate(args: argparse.Namespace) -> dict[str, Any]:
     from dqn_tf.environment import Environment
 
     config, _ = _load_run(args.run_dir)
     weights = _weights_file(args)
-    config = _judged_game(config, args.env)
+    config = _player(_judged_game(config, args.env))
     env = Environment(config=config, seed=args.seed, run_dir=args.run_dir, summaries=False)
     result = env.evaluate(episodes=args.episodes, weights=weights, progress=_progress(args))
     env.close()
@@ -187,13 +223,40 @@ def cmd_evaluate(args: argparse.Namespace) -> dict[str, Any]:
     return {**result, "env": config.env}
 
 
+def _check_gif_path(args: argparse.Namespace) -> None:
+    """``--gif`` may not be one of the run folder's own files, nor any existing file unless
+    ``--overwrite`` says so, nor a folder."""
+    from dqn_tf import run_folder
+    from dqn_tf.presets import ConfigError
+
+    gif, run = args.gif.resolve(), args.run_dir.resolve()  # a link is judged by its target
+    own = (
+        run_folder.CONFIG_FILE,
+        run_folder.HISTORY_FILE,
+        run_folder.WEIGHTS_FILE,
+        run_folder.BEST_WEIGHTS_FILE,
+        run_folder.CHECKPOINT_FILE,
+        run_folder.LOCK_FILE,
+    )
+    if gif.is_dir():
+        raise ConfigError(f"--gif {args.gif} is a folder; give the path of a .gif file")
+    if (gif.parent == run and gif.name in own) or run / "tensorboard" in gif.parents:
+        raise ConfigError(
+            f"--gif {args.gif} is one of the run folder's own files; write the GIF "
+            f"elsewhere (for example {args.run_dir / 'agent.gif'})"
+        )
+    if (args.gif.exists() or args.gif.is_symlink()) and not args.overwrite:
+        raise ConfigError(f"--gif {args.gif} exists; --overwrite replaces it")
+
+
 def cmd_replay(args: argparse.Namespace) -> dict[str, Any]:
     from dqn_tf.display import frames_to_gif
     from dqn_tf.environment import Environment
 
     config, _ = _load_run(args.run_dir)
-    config = _judged_game(config, args.env)
+    config = _player(_judged_game(config, args.env))
     weights = _weights_file(args)
+    _check_gif_path(args)
     env = Environment(
         config=config,
         seed=args.seed,
@@ -332,6 +395,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="continue the run in --run-dir from its checkpoint, with its saved configuration, "
         "until it has --episodes (or --steps) in total",
     )
+    train.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="start a new run in a folder whose trained weights have no checkpoint, replacing them",
+    )
     train.add_argument("--json", action="store_true", help="end with a JSON summary line")
     train.add_argument("--no-progress", **NO_PROGRESS)
     train.set_defaults(func=cmd_train)
@@ -354,6 +422,7 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--every", type=int, default=2, help="keep every N-th frame")
     replay.add_argument("--weights", **WEIGHTS_ARGUMENT)
     replay.add_argument("--env", help=ENV_HELP)
+    replay.add_argument("--overwrite", action="store_true", help="replace an existing --gif")
     replay.add_argument("--json", action="store_true")
     replay.add_argument("--no-progress", **NO_PROGRESS)
     replay.set_defaults(func=cmd_replay)
@@ -423,9 +492,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status (0 ok, 2 bad input, 1 training failure)."""
     args = build_parser().parse_args(argv)
+    from dqn_tf.files import DiskFull
     from dqn_tf.presets import ConfigError
 
     try:
+        check_arguments(args)
         result = args.func(args)
     except KeyboardInterrupt as exc:
         # TrainingInterrupted says where the checkpoint is; a bare Ctrl-C outside training
@@ -435,7 +506,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    except FloatingPointError as exc:
+    except (FloatingPointError, DiskFull) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     if getattr(args, "json", False):

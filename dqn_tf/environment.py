@@ -33,7 +33,7 @@ from dqn_tf import run_folder
 from dqn_tf.agent import Agent
 from dqn_tf.brain import Architecture
 from dqn_tf.checkpoint import restore_checkpoint, save_checkpoint
-from dqn_tf.files import write_json_atomic
+from dqn_tf.files import save_together, write_json_atomic
 from dqn_tf.games import make_env
 from dqn_tf.loop import LEARN, NONE, STORE, EpisodeRunner
 from dqn_tf.presets import Config, ConfigError, get_preset, load_demonstrator
@@ -58,6 +58,61 @@ class TrainingInterrupted(KeyboardInterrupt):
     def __init__(self, message: str, checkpoint: Path) -> None:
         super().__init__(message)
         self.checkpoint = checkpoint
+
+
+def _say_safely(line: str) -> None:
+    """Print from a signal handler: a terminal that is gone must not stop the save."""
+    try:
+        print(line, flush=True)
+    except OSError:
+        pass
+
+
+def _detach_from_closed_terminal() -> None:
+    """After SIGHUP the terminal is gone and writing to it fails: send what would have gone
+    there to /dev/null, so that the episode and the save finish (a log file stays)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for fd in (1, 2):
+        try:
+            if os.isatty(fd):
+                os.dup2(devnull, fd)
+        except OSError:
+            pass
+    os.close(devnull)
+
+
+def fits_in_memory(config: Config, nS: int, nA: int) -> None:
+    """Refuse, before anything is allocated, a replay memory and network larger than the
+    memory this machine has available (ConfigError naming the fields and both sizes)."""
+    # A transition: state and next state (float32), action (int32), reward (float32), and
+    # the terminated and demonstration flags (one byte each).
+    replay = config.memory_size * (8 * nS + 10)
+    sizes = [nS, *config.hidden, nA]
+    parameters = sum((a + 1) * b for a, b in zip(sizes, sizes[1:], strict=False))
+    # float32 weights of the online and target networks and two optimizer slots; each
+    # replay array is built from a zero tensor of its size, so twice the replay memory.
+    needed = 2 * replay + 16 * parameters
+    available = _available_memory()
+    if available is not None and needed > available:
+        gib = 2**30
+        raise ConfigError(
+            f"memory_size={config.memory_size} and hidden={list(config.hidden)} need about "
+            f"{needed / gib:.1f} GiB ({replay / gib:.1f} GiB of replay memory, twice while it "
+            f"is created), more than the {available / gib:.1f} GiB this machine has "
+            f"available: lower memory_size or hidden"
+        )
+
+
+def _available_memory() -> int | None:
+    """Bytes of memory available to a new allocation (Linux's MemAvailable), else None."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
 
 
 def count_landings(landed: list[bool | None]) -> int | None:
@@ -105,6 +160,7 @@ class Environment:
         self.nA = int(self.env.action_space.n)
         if config.eval_env:
             self._check_eval_env()
+        fits_in_memory(config, self.nS, self.nA)
         self.run_dir = (
             Path(run_dir) if run_dir is not None else Path("runs", f"{config.env}-seed{seed}")
         )
@@ -272,7 +328,8 @@ class Environment:
         if epsilon is not None:
             self.agent.epsilon = epsilon
         if trainable:
-            self.save_config()
+            with save_together(CONFIG_FILE):
+                self.save_config()
             if self.config.demo_episodes and len(self.agent.memory) == 0:
                 try:
                     self._demonstrate(log=bool(log_every))
@@ -286,16 +343,19 @@ class Environment:
             if self.config.prefill:
                 self._prefill()
 
+        # From here to the end of the save, a signal only asks to stop after the episode.
         with self._stop_on_signals() as stop:
             returns = self._play(
                 episodes, trainable, steps, log_every, capture_frames, stop, progress
             )
+            if trainable:
+                with save_together(f"the run at episode {len(self.episode_rewards)}"):
+                    checkpoint = self.save_checkpoint()  # the truth; the rest derives from it
+                    self.save_history()
+                    self.agent.save_weights(self.weights_path)
+                if self.summary_writer is not None:
+                    self.summary_writer.flush()
         if trainable:
-            self.save_history()
-            self.agent.save_weights(self.weights_path)
-            checkpoint = self.save_checkpoint()
-            if self.summary_writer is not None:
-                self.summary_writer.flush()
             if stop:
                 raise TrainingInterrupted(
                     f"Interrupted by {stop[0]}: checkpoint of {len(self.episode_rewards)} "
@@ -398,7 +458,10 @@ class Environment:
             self.landings.append(self.runner.last_info.get("landed"))
             self.reward_avg.append(ret)
             if trainable:
-                self._end_of_episode(ret, length, self.landings[-1])
+                # What the episode's end writes (weights, history, checkpoint, best weights)
+                # takes its place together, or not at all if the disk is full.
+                with save_together(f"the run at episode {len(self.episode_rewards) + 1}"):
+                    self._end_of_episode(ret, length, self.landings[-1])
             sps = played / (time.perf_counter() - started)
             if log_every and episode % log_every == 0:
                 # Training lines count the run's episodes (so a resumed run goes on counting).
@@ -611,19 +674,29 @@ class Environment:
 
     @contextmanager
     def _stop_on_signals(self) -> Iterator[list[str]]:
-        """Turn the first SIGINT/SIGTERM into a request to stop after the current episode
-        (at most one episode, about a second); a second one interrupts at once."""
+        """Turn SIGINT (Ctrl-C), SIGTERM and SIGHUP (a closed terminal) into a request to stop
+        after the current episode (at most one episode, about a second) and save. Further
+        signals wait for that save instead of cutting it short, and say so: a run stopped
+        in the middle of a write would lose every episode since its last checkpoint."""
         stop: list[str] = []
         if threading.current_thread() is not threading.main_thread():
             yield stop  # signal handlers can only be set from the main thread
             return
-        previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+        signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+        previous = {sig: signal.getsignal(sig) for sig in signals}
 
         def handler(signum: int, _frame: object) -> None:
+            name = signal.Signals(signum).name
             if stop:
-                raise KeyboardInterrupt
-            stop.append(signal.Signals(signum).name)
-            print(f"\n{stop[0]}: stopping after this episode...", flush=True)
+                _say_safely(
+                    f"\n{name}: already stopping; saving the checkpoint of the last whole "
+                    f"episode, a moment..."
+                )
+                return
+            if signum == signal.SIGHUP:
+                _detach_from_closed_terminal()
+            stop.append(name)
+            _say_safely(f"\n{name}: stopping after this episode, then saving...")
 
         for sig in previous:
             signal.signal(sig, handler)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -36,15 +38,95 @@ def atomic_path(path: str | os.PathLike, suffix: str = ".tmp") -> Iterator[Path]
     )
     os.close(fd)
     tmp = Path(name)
+    grouped = _group is not None
+    if grouped:  # inside save_together: renamed (or removed) with the others at its end
+        _group.append((tmp, path))
     try:
         yield tmp
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.chmod(tmp, 0o644)  # mkstemp makes files private; run folders are for sharing
-        os.replace(tmp, path)
+        if not grouped:
+            os.replace(tmp, path)
     finally:
-        if tmp.exists():
+        if not grouped and tmp.exists():
             tmp.unlink()
+
+
+class DiskFull(OSError):
+    """A save failed for lack of space; every file it was replacing is as it was."""
+
+
+# The (temporary file, final path) pairs written inside save_together.
+_group: list[tuple[Path, Path]] | None = None
+
+
+@contextmanager
+def save_together(what: str) -> Iterator[None]:
+    """Files written with :func:`atomic_path` inside this block take their places together
+    at its end, once every one of them is written. A write that fails (a full disk) leaves
+    all of them as they were, so a run folder's checkpoint, history and weights never
+    disagree; renames need no space, so the last step cannot fail for lack of it.
+
+    Raises:
+        DiskFull: the disk filled while saving ``what``; the message says how much space
+            the save needed and how much was free.
+    """
+    global _group
+    if _group is not None:  # nested: the outer block renames
+        yield
+        return
+    _group = []
+    try:
+        try:
+            yield
+        except Exception as exc:
+            if _group and _disk_full(exc, _group[0][0].parent):
+                full = DiskFull(_disk_full_message(what, _group))
+                full.errno = errno.ENOSPC
+                raise full from exc
+            raise
+        for tmp, path in _group:
+            os.replace(tmp, path)
+    finally:
+        for tmp, _ in _group:
+            if tmp.exists():
+                tmp.unlink()
+        _group = None
+
+
+def _disk_full(exc: BaseException, folder: Path) -> bool:
+    """Whether ``exc`` comes from a full disk: ENOSPC or EDQUOT anywhere in its chain (h5py
+    and numpy wrap the OSError in their own), or no space left where the save was writing."""
+    while exc is not None:
+        if getattr(exc, "errno", None) in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if "No space left on device" in str(exc):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def _disk_full_message(what: str, group: list[tuple[Path, Path]]) -> str:
+    """One line: what failed, the space it needed (each new file is about the size of the
+    one it replaces, a checkpoint's arrays having fixed shapes, or of what was written of
+    it), and the space that was free."""
+    folder = group[0][1].parent
+    needed = sum(max(_size(tmp), _size(path)) for tmp, path in group)
+    free = shutil.disk_usage(folder).free
+    mb = 2**20
+    return (
+        f"disk full while saving {what} in {folder}: its files need about "
+        f"{needed / mb:.1f} MB beside the old ones, {free / mb:.1f} MB are free; the files "
+        f"there are as they were before this save"
+    )
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def write_json_atomic(path: str | os.PathLike, data: Any) -> None:

@@ -14,7 +14,6 @@ of through it.
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 from typing import Any
 
@@ -52,16 +51,21 @@ def bar(total: float, *, unit: str, desc: str, initial: float = 0, wanted: bool 
         return None
     from tqdm.auto import tqdm
 
-    # A terminal that reports no size (some pseudo-terminals) would get no bar at all.
-    width = shutil.get_terminal_size((0, 0)).columns
-    size = {} if width > 0 else {"ncols": 100, "nrows": 24}
+    # A terminal that reports no size (a pseudo-terminal nobody sized) would get no bar at
+    # all: draw one of a fixed size there.
+    try:
+        columns, lines = os.get_terminal_size(sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # a notebook's stdout has no terminal
+        columns = lines = 0
+    sized = columns > 0 and lines > 0
+    size = {} if sized or _in_notebook() else {"ncols": 100, "nrows": 24}
     return tqdm(
         total=total,
         initial=initial,
         unit=unit,
         desc=desc,
         file=sys.stdout,
-        dynamic_ncols=width > 0,
+        dynamic_ncols=sized,
         **size,
         mininterval=0.5,  # a few redraws a second: cheap, and small where output is saved
         smoothing=0.1,

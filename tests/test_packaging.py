@@ -1,8 +1,11 @@
 """environment.yml (conda) and pyproject.toml (pip) describe the same pinned environment."""
 
 import re
+import subprocess
 import tomllib
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -44,3 +47,53 @@ def test_readme_preset_table_matches_the_code():
     assert preset_table() in readme, "regenerate with: python -m dqn_tf presets --markdown"
     for command in ("make install", "make test", "make train"):
         assert command in readme
+
+
+def _supported_python() -> list[str]:
+    makefile = (ROOT / "Makefile").read_text()
+    return re.search(r"^SUPPORTED_PYTHON := (.+)$", makefile, re.M).group(1).split()
+
+
+def test_makefile_and_pyproject_name_the_same_python_versions():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    low, high = re.fullmatch(r">=3\.(\d+),<3\.(\d+)", project["requires-python"]).groups()
+    assert _supported_python() == [f"3.{minor}" for minor in range(int(low), int(high))]
+
+
+@pytest.mark.parametrize(
+    ("python", "says"),
+    [("3.10.4", "is Python 3.10.4"), ("", "is not a Python that runs")],
+)
+def test_make_install_with_another_python_stops_at_once_with_one_line(tmp_path, python, says):
+    fake = tmp_path / "python3"
+    fake.write_text(f"#!/bin/sh\necho {python}\n" if python else "#!/bin/sh\nexit 127\n")
+    fake.chmod(0o755)
+    proc = subprocess.run(
+        ["make", "-f", str(ROOT / "Makefile"), "install", f"PYTHON={fake}"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    (line,) = proc.stderr.splitlines()
+    assert f"{fake} {says}; dqn_tf is tested with Python" in line
+    assert " ".join(_supported_python()) in line and "PYTHON=" in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["python3"]  # no .venv made
+
+
+def test_licence_and_the_rocketlander_notice_travel_with_the_code():
+    licence = (ROOT / "LICENSE").read_text()
+    assert licence.startswith("MIT License")
+    port = (ROOT / "dqn_tf" / "envs" / "rocket_lander.py").read_text()
+    for text in (licence, port):
+        assert "Copyright (c) 2021 Sven Niederberger" in text
+        assert "https://github.com/EmbersArc/gym-rocketlander" in text
+        assert "The above copyright notice and this permission notice shall be included" in (
+            " ".join(text.split())
+        )
+    readme = (ROOT / "README.md").read_text()
+    credits = readme[readme.index("## Credits and licence") :]
+    for name in ("TensorFlow Deep Learning Projects", "Sven Niederberger", "LICENSE"):
+        assert name in credits

@@ -1,11 +1,14 @@
 """Progress bars: in a terminal (a pseudo-terminal here) and a notebook; never in a pipe."""
 
+import fcntl
 import os
 import pty
 import re
 import select
+import struct
 import subprocess
 import sys
+import termios
 import time
 from pathlib import Path
 
@@ -24,16 +27,20 @@ def _env(**extra: str) -> dict[str, str]:
     return {**env, "SDL_VIDEODRIVER": "dummy", **extra}
 
 
-def _in_terminal(args: list[str], timeout: float = 300) -> tuple[int, str]:
+def _in_terminal(
+    args: list[str], timeout: float = 300, size: tuple[int, int] = (30, 120), **env: str
+) -> tuple[int, str]:
     """Run ``python -m dqn_tf ARGS`` with a pseudo-terminal as its stdout and stderr, as in a
     terminal; return its exit status and everything it wrote."""
     leader, follower = pty.openpty()
+    # Rows and columns, as a terminal window reports its size.
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", *size, 0, 0))
     proc = subprocess.Popen(
         [sys.executable, "-m", "dqn_tf", *args],
         stdin=subprocess.DEVNULL,
         stdout=follower,
         stderr=follower,
-        env=_env(),
+        env=_env(**env),
         cwd=ROOT,
     )
     os.close(follower)
@@ -96,6 +103,15 @@ def test_evaluate_and_replay_in_a_terminal_show_a_bar(trained):
     steps = int(re.search(r"return -?[\d.]+, (\d+) steps\)", text).group(1))
     # The replay's bar counts the episode's game steps as they are played, and ends with it.
     assert re.search(rf"replay: 100%\|.*\| {steps}/{steps} \[.*step/s, return=", text)
+
+
+def test_a_terminal_that_reports_no_size_still_gets_a_bar(trained):
+    run, _, _ = trained
+    rc, text = _in_terminal(
+        ["evaluate", "--run-dir", str(run), "--episodes", "3"], size=(0, 0), COLUMNS="80"
+    )
+    assert rc == 0, text[-3000:]
+    assert re.search(r"test: 100%\|.*\| 3/3 \[", text), text[-2000:]
 
 
 def test_no_bar_with_no_progress_or_json_in_a_terminal(trained):
