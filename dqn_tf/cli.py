@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -128,8 +129,24 @@ def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
             )
         from dqn_tf.environment import Environment
 
+        events = args.run_dir / "tensorboard"
+        before = set(events.iterdir()) if events.is_dir() else None
         env = Environment(config=config, seed=seed, run_dir=args.run_dir)
-        return _train(args, env)
+        try:
+            return _train(args, env)
+        except ConfigError:
+            if env.total_steps:  # refused after training began: its events stay
+                raise
+            # Refused before any step (a checkpoint that fails its checks): the TensorBoard
+            # events file the Environment opened is the only trace of this attempt.
+            if env.summary_writer is not None:
+                env.summary_writer.close()
+            if events.is_dir() and before is not None:
+                for new in set(events.iterdir()) - before:
+                    new.unlink()
+            elif events.is_dir():
+                shutil.rmtree(events)
+            raise
 
 
 def _train(args: argparse.Namespace, env: Any) -> dict[str, Any]:

@@ -283,11 +283,6 @@ def test_cli_refuses_a_hostile_checkpoint(run_dir, tmp_path, edit, needle):
     assert all(k.startswith("tensorboard/events.") for k in set(after) - set(before))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="environment.py opens the run's TensorBoard writer (a new events file) before "
-    "resume() reads the checkpoint; checkpoint.py cannot prevent it",
-)
 def test_a_refused_resume_adds_no_file(run_dir, tmp_path):
     copy = tmp_path / "run"
     shutil.copytree(run_dir, copy)
