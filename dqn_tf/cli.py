@@ -62,6 +62,17 @@ def check_arguments(args: argparse.Namespace) -> None:
     scale = getattr(args, "scale", None)
     if scale is not None and not 0 < scale <= 1:
         raise ConfigError(f"--scale must be a number in (0, 1] (got {scale})")
+    for name in ("run_dir", "gif"):
+        path = getattr(args, name, None)
+        try:
+            str(path).encode("utf-8")
+        except UnicodeEncodeError:
+            shown = str(path).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            flag = "--" + name.replace("_", "-")
+            raise ConfigError(
+                f"{flag} {shown} is not a UTF-8 path (TensorFlow and HDF5 take UTF-8 paths "
+                f"only); choose a name in UTF-8"
+            ) from None
 
 
 def _load_run(run_dir: Path) -> tuple[Any, int]:

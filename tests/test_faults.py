@@ -288,6 +288,15 @@ def test_bad_values_are_one_line_and_change_nothing(trained, tmp_path, capsys, a
     assert snapshot(tmp_path) == before
 
 
+def test_a_path_that_is_not_utf8_is_one_line(tmp_path, capsys):
+    folder = tmp_path / os.fsdecode(b"run\xff")  # bytes no UTF-8 name has
+    args = ["train", *CLI, "--episodes", "1", "--run-dir", str(folder)]
+    assert main(args) == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert "is not a UTF-8 path" in line and "run\ufffd" in line
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_an_integer_is_a_number_on_the_command_line_and_in_config_json(trained, tmp_path):
     run_dir = tmp_path / "run"
     args = ["train", "--preset", "book", "--set", "memory_size=2000", "--episodes", "1"]
