@@ -138,11 +138,6 @@ class Config:
     def __post_init__(self) -> None:
         # Lists from JSON become tuples so configs compare equal after a round trip.
         object.__setattr__(self, "hidden", tuple(self.hidden))
-        # An integer is a number: learning_rate=1 (from --set or a JSON file) means 1.0.
-        for field in dataclasses.fields(self):
-            value = getattr(self, field.name)
-            if field.type == "float" and _is_int(value):
-                object.__setattr__(self, field.name, float(value))
         _check_choice("loss", self.loss, LOSSES)
         _check_choice("optimizer", self.optimizer, OPTIMIZERS)
         _check_choice("learn_order", self.learn_order, LEARN_ORDERS)
@@ -203,6 +198,11 @@ class Config:
             raise ConfigError(f"eval_env must be a gymnasium id or '' (got {self.eval_env!r})")
         if not isinstance(self.env, str) or not self.env:
             raise ConfigError(f"env must be a gymnasium environment id (got {self.env!r})")
+        # Checked as given; then an integer is a number: learning_rate=1 means 1.0.
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if field.type == "float" and _is_int(value):
+                object.__setattr__(self, field.name, float(value))
 
     def replace(self, **changes: Any) -> Config:
         """A copy with some fields changed (validated); unknown names raise ConfigError."""

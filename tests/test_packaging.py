@@ -1,5 +1,6 @@
 """environment.yml (conda) and pyproject.toml (pip) describe the same pinned environment."""
 
+import os
 import re
 import subprocess
 import tomllib
@@ -68,9 +69,12 @@ def test_make_install_with_another_python_stops_at_once_with_one_line(tmp_path, 
     fake = tmp_path / "python3"
     fake.write_text(f"#!/bin/sh\necho {python}\n" if python else "#!/bin/sh\nexit 127\n")
     fake.chmod(0o755)
+    # As a user types it, not as a make inside `make test` (which would announce folders).
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
     proc = subprocess.run(
         ["make", "-f", str(ROOT / "Makefile"), "install", f"PYTHON={fake}"],
         cwd=tmp_path,
+        env=env,
         capture_output=True,
         text=True,
         timeout=60,
