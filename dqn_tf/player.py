@@ -1,0 +1,138 @@
+"""Seed 000's ``display_frames_as_gif``: frames as an HTML player with controls, offline.
+
+The seed drew the frames with matplotlib's ``FuncAnimation`` and showed them with JSAnimation's
+``display_animation(anim, default_mode='loop')``. JSAnimation no longer installs, and its
+successor, matplotlib's ``Animation.to_jshtml``, labels its buttons with Font Awesome icons from
+a CDN, blank offline. So the player is built here from the frames: each a PNG ``data:`` URI, the
+same controls (a slider; slower, first, previous, backwards, pause, play, next, last, faster;
+once, loop, reflect) labelled with text, driven by a few lines of JavaScript. It loads nothing
+from the network, and its image is the first frame, which shows where scripts do not run (an
+untrusted notebook in JupyterLab).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import uuid
+from string import Template
+from typing import TYPE_CHECKING
+
+from dqn_tf.display import Frames, subsample_and_scale
+
+if TYPE_CHECKING:
+    from IPython.display import HTML
+
+# (action, title, label) of each button, in matplotlib's order. Triangles, bars and the double
+# vertical line are in every common text font (DejaVu, Liberation, Arial), where the media
+# symbols ⏮ ⏸ ⏭ showed as empty boxes in headless Chromium; U+FE0E asks for the text, not the
+# emoji, presentation where a font has both.
+_T = "\ufe0e"
+_BUTTONS = [
+    ("slower", "Decrease speed", "\u2212"),
+    ("first", "First frame", f"|\u25c0{_T}\u25c0{_T}"),
+    ("previous", "Previous frame", f"|\u25c0{_T}"),
+    ("backwards", "Play backwards", f"\u25c0{_T}"),
+    ("pause", "Pause", "\u2016"),
+    ("play", "Play", f"\u25b6{_T}"),
+    ("next", "Next frame", f"\u25b6{_T}|"),
+    ("last", "Last frame", f"\u25b6{_T}\u25b6{_T}|"),
+    ("faster", "Increase speed", "+"),
+]
+_MODES = ["once", "loop", "reflect"]
+
+# The script runs after the elements above it exist (setTimeout), as matplotlib's does, since a
+# front end may insert the output's HTML before it runs its scripts. Playing steps with
+# setInterval; at either end "once" stops, "loop" jumps to the other end, "reflect" turns back.
+_PAGE = Template("""\
+<div class="animation" style="display: inline-block; text-align: center">
+<img id="_anim_img$id" src="$first">
+<div><input id="_anim_slider$id" type="range" min="0" max="$last" step="1" value="0"
+ style="width: 100%"></div>
+<div id="_anim_buttons$id" style="margin: 8px 0">$buttons</div>
+<form id="_anim_mode$id">$modes</form>
+</div>
+<script>
+(function () {
+  var frames = new Array($n);
+$fill
+  setTimeout(function () {
+    var img = document.getElementById("_anim_img$id");
+    var slider = document.getElementById("_anim_slider$id");
+    var form = document.getElementById("_anim_mode$id");
+    var frame = 0, direction = 0, timer = null, interval = $interval;
+    function show(i) { frame = i; img.src = frames[i]; slider.value = i; }
+    function pause() { direction = 0; clearInterval(timer); timer = null; }
+    function play(d) { pause(); direction = d; timer = setInterval(step, interval); }
+    function speed(factor) { interval *= factor; if (direction) play(direction); }
+    function step() {
+      var next = frame + direction, mode = form.querySelector("input:checked").value;
+      if (next >= 0 && next < frames.length) show(next);
+      else if (mode === "loop") show(direction > 0 ? 0 : frames.length - 1);
+      else if (mode === "reflect") play(-direction);
+      else pause();
+    }
+    var actions = {
+      slower: function () { speed(1 / 0.7); }, faster: function () { speed(0.7); },
+      first: function () { show(0); }, last: function () { show(frames.length - 1); },
+      previous: function () { show(Math.max(0, frame - 1)); },
+      next: function () { show(Math.min(frames.length - 1, frame + 1)); },
+      backwards: function () { play(-1); }, play: function () { play(1); }, pause: pause
+    };
+    slider.oninput = function () { show(parseInt(slider.value, 10)); };
+    var buttons = document.getElementById("_anim_buttons$id").querySelectorAll("button");
+    for (var k = 0; k < buttons.length; k++) {
+      buttons[k].onclick = actions[buttons[k].getAttribute("data-action")];
+    }
+  }, 0);
+})();
+</script>
+""")
+
+
+def display_frames_as_gif(
+    frames: Frames,
+    interval: int = 50,
+    *,
+    every: int = 1,
+    scale: float = 1.0,
+    display: bool = False,
+) -> HTML:
+    """Seed 000's ``display_frames_as_gif``: the frames as a looping player, an ``HTML`` object.
+
+    ``interval`` is the delay between frames in milliseconds. Every ``every``-th frame is kept,
+    each side scaled by ``scale`` in (0, 1]: each frame is a base64 PNG in the notebook, so long
+    episodes want ``every`` > 1 or ``scale`` < 1 (the defaults are the seed's). ``display``
+    also shows it, as the seed did; by default it is only returned, to end a cell with. A
+    ValueError names empty ``frames``, ``every`` below 1 or ``scale`` out of (0, 1].
+    """
+    from IPython import display as ipy_display
+    from PIL import Image
+
+    uris = []
+    for frame in subsample_and_scale(frames, every, scale):
+        png = io.BytesIO()
+        Image.fromarray(frame).save(png, format="PNG")
+        uris.append("data:image/png;base64," + base64.b64encode(png.getvalue()).decode("ascii"))
+    id_ = uuid.uuid4().hex
+    buttons = "".join(
+        f'<button data-action="{action}" title="{title}" aria-label="{title}">'
+        f'<span class="anim-glyph">{label}</span></button>'
+        for action, title, label in _BUTTONS
+    )
+    modes = "".join(
+        f'<input type="radio" name="state" value="{mode}" id="_anim_{mode}{id_}"'
+        f"{' checked' if mode == 'loop' else ''}>"
+        f'<label for="_anim_{mode}{id_}" style="margin-right: 8px">{mode.title()}</label>'
+        for mode in _MODES
+    )
+    fill = "\n".join(f"  frames[{i}] = {json.dumps(uri)};" for i, uri in enumerate(uris))
+    page = _PAGE.substitute(
+        id=id_, first=uris[0], last=len(uris) - 1, n=len(uris), fill=fill,
+        interval=float(interval), buttons=buttons, modes=modes
+    )  # fmt: skip
+    result = ipy_display.HTML(page)
+    if display:
+        ipy_display.display(result)
+    return result
