@@ -2,7 +2,10 @@
 
 import base64
 import io
+import json
 import re
+import shutil
+import subprocess
 
 import numpy as np
 import pytest
@@ -89,3 +92,94 @@ def test_display_frames_as_gif_rejects_bad_arguments(frames):
         display_frames_as_gif(frames, every=0)
     with pytest.raises(ValueError, match="scale=2"):
         display_frames_as_gif(frames, scale=2)
+
+
+# --- the player's script, run in Node.js against a stand-in for the page -------------------
+
+# The page's elements as far as the script uses them, timers that tick on demand, and one line
+# of JSON out: after each step, the frame shown, the slider's value and the running timer's
+# delay (null when paused).
+NODE_PAGE = r"""
+const input = JSON.parse(require("fs").readFileSync(0, "utf8"));
+const page = input.page;
+const script = page.match(/<script>([\s\S]*)<\/script>/)[1];
+const frames = [...page.matchAll(/frames\[\d+\] = ("[^"]*");/g)].map((m) => JSON.parse(m[1]));
+const buttons = [...page.matchAll(/data-action="(\w+)"/g)].map((m) => ({
+  action: m[1], getAttribute: (name) => (name === "data-action" ? m[1] : null),
+}));
+let mode = [...page.matchAll(/value="(\w+)"[^>]*\bchecked>/g)][0][1];
+const img = { src: "" }, slider = { value: 0 };
+const document = {
+  getElementById: (id) =>
+    id.startsWith("_anim_img") ? img :
+    id.startsWith("_anim_slider") ? slider :
+    id.startsWith("_anim_buttons") ? { querySelectorAll: () => buttons } :
+    { querySelector: (selector) => ({ value: mode }) },
+};
+const later = [], timers = new Map();
+let next = 1;
+const setTimeout = (f) => later.push(f);
+const setInterval = (f, delay) => { timers.set(next, [f, delay]); return next++; };
+const clearInterval = (handle) => timers.delete(handle);
+new Function("document", "setTimeout", "setInterval", "clearInterval", script)(
+  document, setTimeout, setInterval, clearInterval);
+later.forEach((f) => f());
+const seen = [];
+for (const step of input.steps) {
+  const [what, arg] = step.split(":");
+  if (what === "tick") [...timers.values()].forEach(([f]) => f());
+  else if (what === "mode") mode = arg;
+  else if (what === "slider") { slider.value = arg; slider.oninput(); }
+  else buttons.find((b) => b.action === what).onclick();
+  if (timers.size > 1) throw new Error("two timers run at once");
+  const running = [...timers.values()][0];
+  seen.push([frames.indexOf(img.src), Number(slider.value), running ? running[1] : null]);
+}
+console.log(JSON.stringify(seen));
+"""
+
+
+def _play(page: str, steps: list[str]) -> list[list]:
+    node = shutil.which("node") or shutil.which("nodejs")
+    if node is None:
+        pytest.skip("Node.js is not installed: the player's script is not run")
+    stdin = json.dumps({"page": page, "steps": steps})
+    out = subprocess.run(
+        [node, "-e", NODE_PAGE], input=stdin, capture_output=True, text=True, check=True
+    )
+    return json.loads(out.stdout)
+
+
+def test_player_script_plays_steps_and_follows_the_repetition_mode(frames):
+    page = display_frames_as_gif(frames[:4], interval=40).data
+    shown = _play(page, ["tick", "play", "tick", "tick", "tick", "tick", "pause", "tick"])
+    assert shown == [
+        [-1, 0, None],  # nothing before a button is pressed: the <img> shows frame 0 itself
+        [-1, 0, 40],
+        [1, 1, 40],
+        [2, 2, 40],
+        [3, 3, 40],
+        [0, 0, 40],  # "loop", checked by default: after the last frame, the first
+        [0, 0, None],
+        [0, 0, None],
+    ]
+    steps = ["next", "last", "previous", "first", "slider:2", "backwards", "tick", "tick", "tick"]
+    frames_shown = [frame for frame, _, _ in _play(page, steps)]
+    assert frames_shown == [1, 3, 2, 0, 2, 2, 1, 0, 3]  # backwards, looping at the start
+
+    steps = ["last", "mode:reflect", "play", "tick", "tick", "mode:once", "backwards"]
+    steps += ["tick", "tick", "tick", "tick"]
+    shown = _play(page, steps)
+    # "reflect" turns back at the end; "once" stops at the end, whichever way it plays.
+    assert [frame for frame, _, _ in shown] == [3, 3, 3, 3, 2, 2, 2, 1, 0, 0, 0]
+    assert [delay for _, _, delay in shown][-3:] == [40, None, None]
+
+
+def test_player_script_speed_buttons_change_the_delay(frames):
+    page = display_frames_as_gif(frames[:4], interval=100).data
+    shown = _play(page, ["faster", "play", "faster", "slower", "slower", "pause", "tick"])
+    delays = [delay for _, _, delay in shown]
+    assert delays[:1] == [None]  # paused: the new speed waits for play
+    assert delays[1:5] == pytest.approx([70, 49, 70, 100])
+    assert delays[5:] == [None, None]
+    assert [frame for frame, _, _ in shown][-1] == -1  # no tick ran while playing
