@@ -10,7 +10,7 @@ how often training landed, the measure the game is judged by. Typical use::
     plot_landings(history["landed_episodes"], len(history["episode_rewards"]),
                   history["evaluations"], eval_episodes=10)
 
-Not imported by :mod:`dqn_tf.envs`, so making the game does not import matplotlib.
+Not imported by :mod:`dqn_tf.envs`: playing the game needs none of it.
 """
 
 from __future__ import annotations
@@ -58,54 +58,29 @@ def close_up(
     """Compose each frame as the whole scene, shrunk, beside a magnified crop that follows a point.
 
     The left panel shows where the subject is, the right one what it does (the rocket's
-    attitude, flame, gimbal and legs), with a thin dark line between them. With the defaults a
-    RocketLander frame becomes 418 x 288 pixels: the scene at 0.4 (200 x 288) and a 72 x 96 crop
-    at 3x (216 x 288).
-
-    Args:
-        frames: a non-empty sequence of ``uint8`` H x W x 3 (or x 4) arrays of one size, or an
-            :class:`~dqn_tf.display.Episode` recorded with ``focus``.
-        points: one ``(x, y)`` per frame in its pixels (x right, y down), each crop's centre.
-            Default ``None``: the Episode's ``focus``; needed with plain frames.
-        size: ``(width, height)`` of the crop in the frame's pixels, at most the frame's size
-            (default room for the rocket on its side, its flame and legs). Near an edge the crop
-            stops there, the point off its centre, rather than wrapping round or padding.
-        zoom: magnification of the crop, a number >= 1 (default 3); nearest-neighbour, so that
-            pixels stay sharp squares.
-        context_scale: size factor in (0, 1] of the whole scene; default ``None`` makes it as
-            tall as the magnified crop. Panels of unequal heights are aligned at the top, the
-            shorter one padded with the separator's colour.
-        outline: draw the crop's rectangle on the scene in orange (default ``True``).
-
-    Returns:
-        The composed frames, ``uint8``, one per input frame, with the input's channels.
-
-    Raises:
-        ValueError: empty or unevenly sized ``frames``; ``points`` missing, of another length
-            than ``frames`` or not finite pairs; a ``size``, ``zoom`` or ``context_scale`` out
-            of its range. The message names the value.
+    attitude, flame, gimbal and legs), a thin dark line between them; the shorter panel is
+    padded below. ``frames`` (``uint8`` H x W x 3|4, of one size) come with ``points``, one
+    ``(x, y)`` pixel per frame (x right, y down), or as an :class:`~dqn_tf.display.Episode`
+    recorded with ``focus``. The crop, ``size`` = (width, height) pixels, is centred on the
+    point except near an edge, where it stops; ``zoom`` (>= 1) magnifies it nearest-neighbour,
+    so that pixels stay sharp squares. The scene is scaled by ``context_scale`` in (0, 1]
+    (default: as tall as the magnified crop), the crop's outline drawn on it in orange
+    (``outline``). With the defaults a 500 x 720 RocketLander frame becomes 418 x 288 pixels: the
+    scene at 0.4 and a 72 x 96 crop at 3x. A ValueError names what is missing or out of range.
     """
     from PIL import Image
 
     if isinstance(frames, Episode):
-        if points is None and not frames.focus:
-            raise ValueError(
-                "close_up got an Episode without focus points (Episode.focus is empty): "
-                "record it with record_episode(..., focus=...) or pass points"
-            )
+        given = "an Episode without focus points (Episode.focus is empty)"
+        rule = "record it with record_episode(..., focus=...) or pass points"
+        require(points is not None or bool(frames.focus), given, rule)
         frames, points = frames.frames, frames.focus if points is None else points
     checked = check_frames(frames)
-    if points is None:
-        raise ValueError(
-            "close_up needs points with plain frames: one (x, y) per frame, or an Episode "
-            "recorded with record_episode(..., focus=...)"
-        )
+    rule = "close_up needs points with plain frames: one (x, y) per frame, or an Episode with focus"
+    require(points is not None, "frames without points", rule)
     points = list(points)
-    if len(points) != len(checked):
-        raise ValueError(
-            f"close_up got {len(points)} points for {len(checked)} frames: it needs one (x, y) "
-            f"per frame"
-        )
+    given = f"{len(points)} points for {len(checked)} frames"
+    require(len(points) == len(checked), given, "close_up needs one (x, y) per frame")
     centres = [check_point(point, f"points[{i}] is") for i, point in enumerate(points)]
     for i, (x, y) in enumerate(centres):
         if not (math.isfinite(x) and math.isfinite(y)):
@@ -184,40 +159,18 @@ def plot_landings(
     title: str | None = None,
     episode_lengths: Sequence[int] | np.ndarray | None = None,
 ) -> Axes:
-    """Plot how often training landed: a rolling rate, and the periodic evaluations' markers.
+    """Plot how often training landed, and the periodic evaluations' landings; return ``ax``.
 
-    At episode ``i`` the rate is the share, in percent, of episodes ``max(0, i - window + 1) ..
-    i`` that landed (as :func:`~dqn_tf.display.plot_learning_curve` averages). Evaluations are
-    markers: with ``episode_lengths``, on the same axis at the training episode during which the
-    run reached the evaluation's step count; without, on a second x axis at the top, in
-    environment steps (episodes and steps do not map onto each other linearly).
-
-    Args:
-        landed_episodes: the increasing 0-based indices of the training episodes that landed
-            (history.json's ``"landed_episodes"``).
-        n_episodes: the number of training episodes played.
-        evaluations: history.json's ``"evaluations"``, rows ``[steps, mean_return, landings]``;
-            default ``None`` (or an empty list) draws none.
-        eval_episodes: episodes per evaluation (``Config.eval_episodes``), turning ``landings``
-            into a percentage; needed with ``evaluations``.
-        window: number of training episodes in the rolling rate (default 100).
-        ax: matplotlib Axes to draw on; default ``None`` makes a new figure (8 x 4 inches).
-        title: the Axes' title; default ``None`` sets none.
-        episode_lengths: the training episodes' lengths in steps (history.json's
-            ``"episode_lengths"``), which place the evaluations on the episode axis.
-
-    Returns:
-        The Axes of the rate (x in episodes, y in percent), holding its line (``"training, last
-        <window> episodes"``) and, with ``episode_lengths``, the evaluations' markers
-        (``"greedy evaluation, <eval_episodes> episodes each"``). Without, the markers and the
-        legend of both are on a twin Axes (``ax.twiny()``), drawn over ``ax``.
-
-    Raises:
-        ValueError: ``n_episodes`` or ``window`` not an integer >= 1; a landed index not an
-            integer in ``[0, n_episodes)`` above the previous one; an evaluation row that is not
-            ``[steps, mean_return, landings]`` with ``0 <= landings <= eval_episodes``;
-            ``eval_episodes`` not an integer >= 1 with evaluations; ``episode_lengths`` not
-            ``n_episodes`` integers >= 1.
+    On ``ax`` (default: a new figure's), the share in percent of the last ``window`` training
+    episodes that landed (``"training, last <window> episodes"``): at episode ``i`` of episodes
+    ``max(0, i - window + 1) .. i``, as :func:`~dqn_tf.display.plot_learning_curve` averages.
+    ``landed_episodes`` (increasing 0-based indices) and ``n_episodes`` are history.json's
+    ``"landed_episodes"`` and ``len(episode_rewards)``. The ``evaluations`` (its rows ``[steps,
+    mean_return, landings]``, of ``eval_episodes`` episodes each) are markers (``"greedy
+    evaluation, <eval_episodes> episodes each"``): with ``episode_lengths`` on ``ax``, at the
+    training episode during which the run reached the evaluation's step count; without, on a
+    twin Axes (``ax.twiny()``) in environment steps, which also holds the legend of both, since
+    it is drawn over ``ax``. A ValueError names an argument out of range or inconsistent.
     """
     check_window(window)
     require(
@@ -283,25 +236,21 @@ def plot_landings(
     ax.grid(True, alpha=0.3)
     if title is not None:
         ax.set_title(title)
-    legend_ax = ax
-    if rows:
-        if lengths is not None:
-            # The episode during which the step count reached the evaluation's (evaluations
-            # happen between episodes, so after it); past the last one, at the last one.
-            last = n_episodes - 1
-            where, marker_ax = (
-                np.minimum(np.searchsorted(np.cumsum(lengths), table[:, 0]), last),
-                ax,
-            )
-        else:
-            from matplotlib.ticker import EngFormatter
+    legend_ax = marker_ax = ax
+    if rows and lengths is not None:
+        # The episode during which the step count reached the evaluation's (evaluations
+        # happen between episodes, so after it); past the last one, at the last one.
+        where = np.minimum(np.searchsorted(np.cumsum(lengths), table[:, 0]), n_episodes - 1)
+    elif rows:
+        from matplotlib.ticker import EngFormatter
 
-            where, marker_ax = table[:, 0], ax.twiny()
-            marker_ax.set_xlabel("environment steps (greedy evaluations)", color="tab:purple")
-            marker_ax.tick_params(axis="x", colors="tab:purple")
-            # "200 k", "1 M" rather than a "1e6" offset above the axis, where the title is.
-            marker_ax.xaxis.set_major_formatter(EngFormatter())
-            legend_ax = marker_ax
+        where, marker_ax = table[:, 0], ax.twiny()
+        marker_ax.set_xlabel("environment steps (greedy evaluations)", color="tab:purple")
+        marker_ax.tick_params(axis="x", colors="tab:purple")
+        # "200 k", "1 M" rather than a "1e6" offset above the axis, where the title is.
+        marker_ax.xaxis.set_major_formatter(EngFormatter())
+        legend_ax = marker_ax
+    if rows:
         handles += marker_ax.plot(
             where,
             evaluated,
