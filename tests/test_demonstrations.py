@@ -91,7 +91,7 @@ def test_bad_demonstration_settings_are_named(changes, needle):
 
 
 def test_a_demonstrator_that_cannot_be_loaded_is_named(monkeypatch):
-    monkeypatch.setattr("dqn_tf.presets.DEMONSTRATORS", dict(DEMONSTRATORS))
+    monkeypatch.setattr("dqn_tf.demonstrators.DEMONSTRATORS", dict(DEMONSTRATORS))
     with pytest.raises(ConfigError, match=r"'nobody' is not registered; registered: \["):
         load_demonstrator("nobody")
     register_demonstrator("missing", "no_such_module:f")

@@ -38,6 +38,8 @@ def test_notebook_preset_is_seed_000():
 def test_every_preset_field_has_a_source():
     for name in PRESETS:
         assert set(SOURCES[name]) == set(field_names()), name
+    # The seeds' presets name the seed line of every field themselves.
+    assert "same as book" not in {*SOURCES["book"].values(), *SOURCES["notebook"].values()}
 
 
 @pytest.mark.parametrize(
@@ -54,6 +56,13 @@ def test_every_preset_field_has_a_source():
         ("learning_rate", 0.0, "learning_rate must be a positive number (got 0.0)"),
         ("hidden", (32, 0), "hidden must be a non-empty list of positive layer sizes"),
         ("learn_order", "async", "learn_order must be one of ['overlap', 'seeds'] (got 'async')"),
+        ("double_dqn", 1, "double_dqn must be true or false (got 1)"),
+        ("prefill", None, "prefill must be true or false (got None)"),
+        ("epsilon_decay", 0.0, "epsilon_decay must be a number in (0, 1] (got 0.0)"),
+        ("epsilon_decay", 1.5, "epsilon_decay must be a number in (0, 1] (got 1.5)"),
+        ("learning_rate", 10**400, "learning_rate must be a positive number (got 1000"),
+        ("huber_delta", float("inf"), "huber_delta must be a positive number (got inf)"),
+        ("env", "", "env must be a gymnasium environment id (got '')"),
     ],
 )
 def test_bad_hyperparameters_name_the_field(field, value, needle):
