@@ -1,126 +1,61 @@
-"""Environment: the game, the agent and the learning loop (the book's ``Environment``).
+"""Environment: the game, the agent and the loop between them (the book's ``Environment``).
 
 The book's class wraps a gym game and exposes ``train``, ``test``, ``incremental`` and
 ``learn``, with a 100-episode running average. Ours does the same on gymnasium, with these
 differences (all listed in the README):
 
-* gymnasium's API: ``reset(seed=)``, five-tuple ``step``; memory stores ``terminated`` only;
-* the inner step loop runs compiled (:class:`~dqn_tf.loop.EpisodeRunner`), one call per
-  episode, instead of returning to Python on every step;
-* ``test`` plays greedily with the current (or saved) weights; the book silently turned a
-  failed weight load into a training run from scratch;
-* the printed epsilon is the agent's current one (the book printed the argument);
-* files go to a run folder: ``config.json``, ``weights.weights.h5``, ``history.json`` and the
-  TensorBoard events under ``tensorboard/``.
+gymnasium's API; one compiled call per episode (:class:`~dqn_tf.loop.EpisodeRunner`), not
+one per step; ``test`` never trains (the book silently trained from scratch when a weight
+load failed); the printed epsilon is the agent's (the book printed the argument); files go to
+a run folder (:mod:`dqn_tf.run_folder`) with a checkpoint that resumes exactly.
+
+What is not the book's lives in modules named for their job: periodic evaluation
+(:mod:`dqn_tf.evaluation`), demonstrations (:mod:`dqn_tf.demonstrations`), signals
+(:mod:`dqn_tf.interrupts`), progress bars (:mod:`dqn_tf.progress`).
 """
 
 from __future__ import annotations
 
 import os
-import signal
-import threading
 import time
 from collections import deque
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from dqn_tf import progress as run_progress
-from dqn_tf import run_folder
+from dqn_tf import evaluation, run_folder
 from dqn_tf.agent import Agent
 from dqn_tf.brain import Architecture
-from dqn_tf.checkpoint import restore_checkpoint, save_checkpoint
-from dqn_tf.files import save_together, write_json_atomic
+from dqn_tf.checkpoint import save_checkpoint
+from dqn_tf.demonstrations import demonstrate
+from dqn_tf.evaluation import EVAL_SEED_OFFSET, count_landings  # noqa: F401 (public here)
+from dqn_tf.files import save_together
 from dqn_tf.games import make_env
+from dqn_tf.interrupts import TrainingInterrupted, stop_on_signals
 from dqn_tf.loop import LEARN, NONE, STORE, EpisodeRunner
-from dqn_tf.presets import Config, ConfigError, get_preset, load_demonstrator
+from dqn_tf.memory import check_fits
+from dqn_tf.presets import Config, ConfigError, get_preset
+from dqn_tf.progress import advance, episodes_bar, say
 from dqn_tf.quiet import tf  # TensorFlow without its start-up noise
-from dqn_tf.run_folder import (
-    BEST_WEIGHTS_FILE,
-    CHECKPOINT_FILE,
-    CONFIG_FILE,
-    HISTORY_FILE,
-    WEIGHTS_FILE,
-)
+from dqn_tf.resume import load_for_incremental, restore, save_run
+from dqn_tf.run_folder import BEST_WEIGHTS_FILE, CHECKPOINT_FILE, CONFIG_FILE, WEIGHTS_FILE
 from dqn_tf.seeding import set_global_seeds
 
-# The evaluation copy of the game draws from its own stream, apart from the training game's.
-EVAL_SEED_OFFSET = 1_000_003
 
-
-class TrainingInterrupted(KeyboardInterrupt):
-    """Raised by :meth:`Environment.learn` after Ctrl-C or SIGTERM, once the checkpoint of
-    the last whole episode is written (``checkpoint`` is its path)."""
-
-    def __init__(self, message: str, checkpoint: Path) -> None:
-        super().__init__(message)
-        self.checkpoint = checkpoint
-
-
-def _say_safely(line: str) -> None:
-    """Print from a signal handler: a terminal that is gone must not stop the save."""
-    try:
-        print(line, flush=True)
-    except OSError:
-        pass
-
-
-def _detach_from_closed_terminal() -> None:
-    """After SIGHUP the terminal is gone and writing to it fails: send what would have gone
-    there to /dev/null, so that the episode and the save finish (a log file stays)."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    for fd in (1, 2):
-        try:
-            if os.isatty(fd):
-                os.dup2(devnull, fd)
-        except OSError:
-            pass
-    os.close(devnull)
-
-
-def fits_in_memory(config: Config, nS: int, nA: int) -> None:
-    """Refuse, before anything is allocated, a replay memory and network larger than the
-    memory this machine has available (ConfigError naming the fields and both sizes)."""
-    # A transition: state and next state (float32), action (int32), reward (float32), and
-    # the terminated and demonstration flags (one byte each).
-    replay = config.memory_size * (8 * nS + 10)
-    sizes = [nS, *config.hidden, nA]
-    parameters = sum((a + 1) * b for a, b in zip(sizes, sizes[1:], strict=False))
-    # float32 weights of the online and target networks and two optimizer slots; each
-    # replay array is built from a zero tensor of its size, so twice the replay memory.
-    needed = 2 * replay + 16 * parameters
-    available = _available_memory()
-    if available is not None and needed > available:
-        gib = 2**30
+def _check_budget(episodes: Any, steps: Any, capture_frames: bool, render_mode: Any) -> None:
+    """What :meth:`Environment.learn` is asked to play, checked (ConfigError)."""
+    for name, value in (("episodes", episodes), ("steps", steps)):
+        if value is not None and (not isinstance(value, int) or value < 1):
+            raise ConfigError(f"{name} must be an integer >= 1 (got {value!r})")
+    if episodes is None and steps is None:
+        raise ConfigError("give episodes or steps (both are None)")
+    if capture_frames and render_mode != "rgb_array":
         raise ConfigError(
-            f"memory_size={config.memory_size} and hidden={list(config.hidden)} need about "
-            f"{needed / gib:.1f} GiB ({replay / gib:.1f} GiB of replay memory, twice while it "
-            f"is created), more than the {available / gib:.1f} GiB this machine has "
-            f"available: lower memory_size or hidden"
+            f"capture_frames needs render_mode='rgb_array' (this env has "
+            f"render_mode={render_mode!r})"
         )
-
-
-def _available_memory() -> int | None:
-    """Bytes of memory available to a new allocation (Linux's MemAvailable), else None."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
-
-
-def count_landings(landed: list[bool | None]) -> int | None:
-    """How many episodes landed, from each episode's ``info["landed"]``; None when the game
-    does not report landings (every entry None), as LunarLander does not."""
-    if all(x is None for x in landed):
-        return None
-    return sum(bool(x) for x in landed)
 
 
 class Environment:
@@ -148,59 +83,42 @@ class Environment:
         neural_architecture: Architecture | None = None,
         summaries: bool = True,
     ) -> None:
-        np.set_printoptions(precision=2)
         config = get_preset(config) if isinstance(config, str) else config
-        if game is not None and game != config.env:
-            config = config.replace(env=game)
-        self.config = config
+        self.config = config.replace(env=game) if game not in (None, config.env) else config
         self.seed = seed
         set_global_seeds(seed)
-        self.env = make_env(config.env, render_mode, config.action_repeat)
+        self.env = make_env(self.config.env, render_mode, self.config.action_repeat)
         self.nS = int(self.env.observation_space.shape[0])
         self.nA = int(self.env.action_space.n)
-        if config.eval_env:
-            self._check_eval_env()
-        fits_in_memory(config, self.nS, self.nA)
-        self.run_dir = (
-            Path(run_dir) if run_dir is not None else Path("runs", f"{config.env}-seed{seed}")
-        )
-        self.agent = Agent(
-            self.nS,
-            self.nA,
-            config,
-            seed=seed,
-            summaries_dir=self.run_dir / "tensorboard" if summaries else None,
-            neural_architecture=neural_architecture,
-        )
+        if self.config.eval_env:
+            evaluation.check_eval_env(self.config, self.env)
+        try:
+            check_fits(self.config.memory_size, self.config.hidden, self.nS, self.nA)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        self.run_dir = Path(run_dir or Path("runs", f"{self.config.env}-seed{seed}"))
+        tensorboard = self.run_dir / "tensorboard" if summaries else None
+        self.agent = Agent(self.nS, self.nA, self.config, seed, tensorboard, neural_architecture)
         self.runner = EpisodeRunner(self.agent, self.env)
-        # The book's 100-episode running average, and the whole history of this run.
+        self.summary_writer = self.agent.brain.summary_writer
+        # The book's 100-episode running average, and the whole history of this run; where
+        # the game reports landings (RocketLander), the training episodes that landed and,
+        # per episode of the last learn() call, info["landed"].
         self.reward_avg: deque[float] = deque(maxlen=100)
         self.episode_rewards: list[float] = []
         self.episode_lengths: list[int] = []
-        # Indices (0-based) of the training episodes that ended in a landing, where the game
-        # reports landings (RocketLander): rare events worth keeping beyond the last call.
         self.landed_episodes: list[int] = []
-        self.total_steps = 0
-        self.prefill_steps = 0
-        # Per episode of the last learn() call: info["landed"] where the game reports it.
         self.landings: list[bool | None] = []
-        # Periodic greedy evaluations (config.eval_every_steps): [steps, mean] pairs, or
-        # [steps, mean, landings] where the game reports landings; the best mean so far; and
-        # a separate copy of the game created on first use.
+        self.total_steps = self.prefill_steps = 0
+        # Periodic greedy evaluations (dqn_tf.evaluation): [steps, mean] or [steps, mean,
+        # landings] records, the best mean, and a copy of the game made on first use.
         self.evaluations: list[list[float]] = []
         self.best_eval: float | None = None
-        self.next_eval_at = config.eval_every_steps
+        self.next_eval_at = self.config.eval_every_steps
         self.eval_env: Any = None
         self.eval_runner: EpisodeRunner | None = None
         self._next_eval_reset_seed: int | None = seed + EVAL_SEED_OFFSET
         self._next_reset_seed: int | None = seed
-        self.summary_writer = self.agent.brain.summary_writer
-
-    # --- files ------------------------------------------------------------------------------
-
-    @property
-    def weights_path(self) -> Path:
-        return self.run_dir / WEIGHTS_FILE
 
     @classmethod
     def from_run_folder(cls, run_dir: str | os.PathLike, **kw: Any) -> Environment:
@@ -210,28 +128,9 @@ class Environment:
         config, seed = run_folder.read_config(run_dir)
         return cls(config=config, seed=seed, run_dir=run_dir, **kw)
 
-    def save_config(self) -> Path:
-        return run_folder.write_config(self.run_dir, self.config, self.seed)
-
-    def save_history(self) -> Path:
-        path = self.run_dir / HISTORY_FILE
-        write_json_atomic(
-            path,
-            {
-                "episode_rewards": self.episode_rewards,
-                "episode_lengths": self.episode_lengths,
-                "landed_episodes": self.landed_episodes,
-                "steps": self.total_steps,
-                "prefill_steps": self.prefill_steps,
-                "evaluations": self.evaluations,
-                "best_eval": self.best_eval,
-            },
-        )
-        return path
-
-    @property
-    def best_weights_path(self) -> Path:
-        return self.run_dir / BEST_WEIGHTS_FILE
+    weights_path = property(lambda self: self.run_dir / WEIGHTS_FILE)
+    best_weights_path = property(lambda self: self.run_dir / BEST_WEIGHTS_FILE)
+    checkpoint_path = property(lambda self: self.run_dir / CHECKPOINT_FILE)
 
     # --- the book's methods -----------------------------------------------------------------
 
@@ -272,177 +171,86 @@ class Environment:
         capture_frames: bool = False,
         progress: bool | None = None,
     ) -> list[float]:
-        """Play episodes, learning from them when ``trainable``.
+        """Play episodes, learning from them when ``trainable``; returns the returns of the
+        episodes completed in this call.
 
         Args:
             epsilon: starting exploration rate; None keeps the agent's.
-            episodes: number of episodes to play (None: until ``steps`` are used).
+            episodes: episodes to play (None: until ``steps`` are used up).
             trainable: store transitions and learn (False: greedy test, nothing stored).
-            incremental: continue from the run's checkpoint, or its saved weights (the
-                book's ``incremental``), before playing.
-            steps: optional budget of game steps; the run stops when it is used
-                up, mid-episode if need be (that partial episode's return is not recorded).
+            incremental: first continue from the run folder (the book's ``incremental``).
+            steps: a budget of game steps; it may end an episode early (not recorded).
             log_every: print the book's episode line every this many episodes (0: never).
-            capture_frames: keep the rendered frames of the last episode in
-                ``self.runner.frames`` (needs ``render_mode="rgb_array"``).
-            progress: show a progress bar (True/False); None shows one in a terminal or a
-                notebook (:mod:`dqn_tf.progress`).
+            capture_frames: keep the last episode's frames in ``self.runner.frames``.
+            progress: a progress bar (True/False); None: in a terminal or a notebook.
 
-        Returns:
-            The returns of the episodes completed in this call.
+        Raises:
+            TrainingInterrupted: after SIGINT, SIGTERM or SIGHUP, once the run is saved.
         """
-        if episodes is None and steps is None:
-            raise ConfigError("give episodes or steps (both are None)")
-        if episodes is not None and (not isinstance(episodes, int) or episodes < 1):
-            raise ConfigError(f"episodes must be an integer >= 1 (got {episodes!r})")
-        if steps is not None and (not isinstance(steps, int) or steps < 1):
-            raise ConfigError(f"steps must be an integer >= 1 (got {steps!r})")
-        if capture_frames and self.env.render_mode != "rgb_array":
-            raise ConfigError(
-                f"capture_frames needs render_mode='rgb_array' (this env has "
-                f"render_mode={self.env.render_mode!r})"
-            )
-        if not trainable:
-            return self._learn(
-                epsilon, episodes, False, incremental, steps, log_every, capture_frames, progress
-            )
+        _check_budget(episodes, steps, capture_frames, self.env.render_mode)
         # One writer per run folder, for as long as it writes (dqn_tf.run_folder).
-        with run_folder.lock(self.run_dir):
-            return self._learn(
-                epsilon, episodes, True, incremental, steps, log_every, capture_frames, progress
-            )
-
-    def _learn(
-        self,
-        epsilon: float | None,
-        episodes: int | None,
-        trainable: bool,
-        incremental: bool,
-        steps: int | None,
-        log_every: int,
-        capture_frames: bool,
-        progress: bool | None,
-    ) -> list[float]:
-        if incremental:
-            self._load_for_incremental()
-        if epsilon is not None:
-            self.agent.epsilon = epsilon
-        if trainable:
-            with save_together(CONFIG_FILE):
-                self.save_config()
-            if self.config.demo_episodes and len(self.agent.memory) == 0:
+        with run_folder.lock(self.run_dir) if trainable else nullcontext():
+            if incremental:
+                load_for_incremental(self)
+            if epsilon is not None:
+                self.agent.epsilon = epsilon
+            if trainable:  # the configuration on disk, then the memory's first contents
+                with save_together(CONFIG_FILE):
+                    run_folder.write_config(self.run_dir, self.config, self.seed)
+                if self.config.demo_episodes and len(self.agent.memory) == 0:
+                    demonstrate(self, log=bool(log_every))
+                if self.config.prefill:
+                    self._prefill()
+            self.runner.capture_frames = capture_frames
+            # From here to the end of the save, a signal only asks to stop after the episode.
+            with stop_on_signals() as stop:
+                bar = episodes_bar(self, episodes, steps, trainable, progress)
                 try:
-                    self._demonstrate(log=bool(log_every))
-                except KeyboardInterrupt as exc:
-                    # Nothing is trained yet and a checkpoint of half the demonstrations
-                    # would resume into another run than the straight one: say so instead.
-                    raise KeyboardInterrupt(
-                        "interrupted while storing demonstrations, before any training: "
-                        "there is nothing to resume; start the run again (without --resume)"
-                    ) from exc
-            if self.config.prefill:
-                self._prefill()
-
-        # From here to the end of the save, a signal only asks to stop after the episode.
-        with self._stop_on_signals() as stop:
-            returns = self._play(
-                episodes, trainable, steps, log_every, capture_frames, stop, progress
+                    returns = self._play(episodes, steps, trainable, log_every, stop, bar)
+                finally:
+                    self.runner.progress = None
+                    if bar is not None:
+                        bar.close()
+                if trainable:
+                    save_run(self)
+        if stop and trainable:
+            raise TrainingInterrupted(
+                f"Interrupted by {stop[0]}: checkpoint of {len(self.episode_rewards)} "
+                f"episodes saved to {self.checkpoint_path}; resume with --resume",
+                self.checkpoint_path,
             )
-            if trainable:
-                with save_together(f"the run at episode {len(self.episode_rewards)}"):
-                    checkpoint = self.save_checkpoint()  # the truth; the rest derives from it
-                    self.save_history()
-                    self.agent.save_weights(self.weights_path)
-                if self.summary_writer is not None:
-                    self.summary_writer.flush()
-        if trainable:
-            if stop:
-                raise TrainingInterrupted(
-                    f"Interrupted by {stop[0]}: checkpoint of {len(self.episode_rewards)} "
-                    f"episodes saved to {checkpoint}; resume with --resume",
-                    checkpoint,
-                )
-        elif stop:
+        if stop:
             raise KeyboardInterrupt(f"interrupted by {stop[0]}")
         return returns
 
     def _play(
         self,
         episodes: int | None,
-        trainable: bool,
         steps: int | None,
+        trainable: bool,
         log_every: int,
-        capture_frames: bool,
-        stop: list[str],
-        progress: bool | None = None,
-    ) -> list[float]:
-        bar = self._progress_bar(episodes, trainable, steps, capture_frames, progress)
-        try:
-            return self._play_episodes(
-                episodes, trainable, steps, log_every, capture_frames, stop, bar
-            )
-        finally:
-            if bar is not None:
-                self.runner.progress = None
-                bar.close()
-
-    def _progress_bar(
-        self,
-        episodes: int | None,
-        trainable: bool,
-        steps: int | None,
-        capture_frames: bool,
-        progress: bool | None,
-    ) -> Any:
-        """A bar over the steps (or episodes) asked for; over the game steps of a replay."""
-        if capture_frames:  # one episode, played step by step into frames
-            bar = run_progress.bar(
-                self.config.max_episode_steps, unit="step", desc="replay", wanted=progress
-            )
-            self.runner.progress = bar  # counted inside the episode, as the frames come
-            return bar
-        if not trainable:
-            return run_progress.bar(episodes or 0, unit="episode", desc="test", wanted=progress)
-        if steps is not None:
-            total, done, unit = self.total_steps + steps, self.total_steps, "step"
-        else:
-            total, done = len(self.episode_rewards) + (episodes or 0), len(self.episode_rewards)
-            unit = "episode"
-        return run_progress.bar(total, initial=done, unit=unit, desc="train", wanted=progress)
-
-    def _play_episodes(
-        self,
-        episodes: int | None,
-        trainable: bool,
-        steps: int | None,
-        log_every: int,
-        capture_frames: bool,
         stop: list[str],
         bar: Any,
     ) -> list[float]:
+        """The episodes of one :meth:`learn` call, until ``episodes`` are played, ``steps``
+        are used up or a signal asks to stop."""
         returns: list[float] = []
         self.landings = []
-        step_budget = steps
-        started = time.perf_counter()
-        played = 0
-        episode = 0
-        while (episodes is None or episode < episodes) and not stop:
-            if step_budget is not None and step_budget <= 0:
+        budget, played, started = steps, 0, time.perf_counter()
+        while (episodes is None or len(returns) < episodes) and not stop:
+            if budget is not None and budget <= 0:
                 break
-            max_steps = self.config.max_episode_steps
-            if step_budget is not None:
-                max_steps = min(max_steps, step_budget)
+            limit = self.config.max_episode_steps if budget is None else budget
             s, _ = self.env.reset(seed=self._take_reset_seed())
-            self.runner.capture_frames = capture_frames
-            self.runner.frames = [self.env.render()] if capture_frames else []
+            self.runner.frames = [self.env.render()] if self.runner.capture_frames else []
             ret, length, done, loss_sum = self.runner.run(
-                s, max_steps, mode=LEARN if trainable else NONE, greedy=not trainable
+                s,
+                min(limit, self.config.max_episode_steps),
+                mode=LEARN if trainable else NONE,
+                greedy=not trainable,
             )
             played += length
-            if bar is not None and bar.unit == "step" and self.runner.progress is None:
-                bar.update(length)  # also the steps of an episode cut by the budget
-            if step_budget is not None:
-                step_budget -= length
+            budget = None if budget is None else budget - length
             if trainable:
                 self.total_steps += length
                 if not np.isfinite(loss_sum):
@@ -450,10 +258,11 @@ class Environment:
                         f"non-finite loss during episode {len(self.episode_rewards)}; "
                         f"training stopped (last saved weights kept in {self.run_dir})"
                     )
-            ended = done or length >= self.config.max_episode_steps
-            if not ended:  # cut by the step budget: not a whole episode
+            sps = played / (time.perf_counter() - started)
+            if not (done or length >= self.config.max_episode_steps):  # cut by the budget
+                if bar is not None:
+                    advance(bar, self, length, None, sps)
                 break
-            episode += 1
             returns.append(ret)
             self.landings.append(self.runner.last_info.get("landed"))
             self.reward_avg.append(ret)
@@ -462,39 +271,13 @@ class Environment:
                 # takes its place together, or not at all if the disk is full.
                 with save_together(f"the run at episode {len(self.episode_rewards) + 1}"):
                     self._end_of_episode(ret, length, self.landings[-1])
-            sps = played / (time.perf_counter() - started)
-            if log_every and episode % log_every == 0:
+            if log_every and len(returns) % log_every == 0:
                 # Training lines count the run's episodes (so a resumed run goes on counting).
-                number = len(self.episode_rewards) if trainable else episode
+                number = len(self.episode_rewards) if trainable else len(returns)
                 self._log(number, ret, length, sps, bar)
             if bar is not None:
-                self._advance(bar, returns, sps)
+                advance(bar, self, length, returns, sps)
         return returns
-
-    def _advance(self, bar: Any, returns: list[float], sps: float) -> None:
-        """After an episode: an episode bar moves by one, a replay's ends with the episode;
-        show the mean return of the last 100 episodes, and landings where the game reports
-        them."""
-        trainable = bar.desc == "train"
-        if bar.unit == "episode":
-            bar.update(1)
-        elif self.runner.progress is not None:  # moved with each step; it may end early
-            bar.total = bar.n
-        if self.runner.progress is not None:  # a replay: one episode
-            shown = {"return": f"{returns[-1]:.1f}"}
-        else:
-            recent = self.reward_avg if trainable else returns[-100:]
-            shown = {"avg100": f"{np.mean(recent):.1f}"}
-        landings = count_landings(self.landings)
-        if landings is not None:  # the game reports landings (RocketLander)
-            shown["landed"] = str(len(self.landed_episodes) if trainable else landings)
-        if trainable:
-            shown["eps"] = f"{self.agent.epsilon:.2f}"
-        if bar.unit == "episode":
-            shown["steps/s"] = f"{sps:.0f}"
-        bar.set_postfix(shown, refresh=False)
-
-    # --- pieces of learn ----------------------------------------------------------------------
 
     def _take_reset_seed(self) -> int | None:
         # Seed only the first reset: later resets continue the environment's own generator.
@@ -510,42 +293,6 @@ class Environment:
             _, length, _, _ = self.runner.run(s, self.config.max_episode_steps, mode=STORE)
             self.agent.epsilon = saved
             self.prefill_steps += length
-
-    def _demonstrate(self, log: bool) -> None:
-        """Store ``demo_episodes`` episodes of the configured demonstrator in the memory.
-
-        Only into an empty memory, so a resumed run (whose memory comes back from its
-        checkpoint) does not add them twice. The episodes are played in Python, one
-        decision at a time through the same (action-repeating) game as training; their game
-        steps count as pre-fill steps, not training steps.
-        """
-        policy = load_demonstrator(self.config.demonstrator)
-        count = self.config.demo_episodes
-        decisions = landings = 0
-        for episode in range(count):
-            s, _ = self.env.reset(seed=self._take_reset_seed())
-            steps = 0
-            info: dict[str, Any] = {}
-            done = False
-            episode_transitions: list[tuple[Any, ...]] = []
-            while not done and steps < self.config.max_episode_steps:
-                a = int(policy(s))
-                s_, r, terminated, truncated, info = self.env.step(a)
-                episode_transitions.append((s, a, r, s_, terminated))
-                steps += info.get("game_steps", 1)
-                s, done = s_, terminated or truncated
-            columns = zip(*episode_transitions, strict=True)
-            self.agent.memory.add_memories(*(np.array(column) for column in columns), demo=True)
-            decisions += len(episode_transitions)
-            self.prefill_steps += steps
-            landings += bool(info.get("landed"))
-            if log and ((episode + 1) % 100 == 0 or episode + 1 == count):
-                print(
-                    f"demonstrations: {episode + 1}/{count} episodes of "
-                    f"{self.config.demonstrator}, {decisions} transitions stored, "
-                    f"{landings} landings",
-                    flush=True,
-                )
 
     def _end_of_episode(self, ret: float, length: int, landed: bool | None = None) -> None:
         index = len(self.episode_rewards)
@@ -569,65 +316,24 @@ class Environment:
             self.agent.brain.save_weights(self.weights_path)
         every = self.config.eval_every_steps
         if every and self.total_steps >= self.next_eval_at:
-            self._periodic_eval()
+            evaluation.periodic_eval(self)
             while self.next_eval_at <= self.total_steps:
                 self.next_eval_at += every
         every = self.config.checkpoint_every
         if every and (index + 1) % every == 0:
-            self.save_history()
             self.save_checkpoint()
+            run_folder.write_history(self)
 
-    def _check_eval_env(self) -> None:
-        """Refuse, before any training, an eval_env whose spaces differ from the game's."""
-        game = make_env(self.config.eval_env)
-        spaces = (game.observation_space.shape, game.action_space)
-        game.close()
-        if spaces != (self.env.observation_space.shape, self.env.action_space):
-            raise ConfigError(
-                f"eval_env {self.config.eval_env!r} has observations {spaces[0]} and actions "
-                f"{spaces[1]}; the training game {self.config.env!r} has "
-                f"{self.env.observation_space.shape} and {self.env.action_space}"
-            )
+    def _log(self, episode: int, ret: float, length: int, sps: float, bar: Any = None) -> None:
+        say(
+            f"episode: {episode - 1} score: {ret:.2f} "
+            f"avg_score: {np.average(self.reward_avg):.2f} "
+            f"actions {length} epsilon {self.agent.epsilon:.2f} "
+            f"steps {self.total_steps} ({sps:.0f} steps/s)",
+            bar,
+        )
 
-    def evaluation_runner(self) -> EpisodeRunner:
-        """The runner on the separate evaluation copy of the game, made on first use."""
-        if self.eval_runner is None:
-            game = self.config.eval_env or self.config.env
-            self.eval_env = make_env(game, action_repeat=self.config.action_repeat)
-            self.eval_runner = EpisodeRunner(self.agent, self.eval_env)
-        return self.eval_runner
-
-    def _periodic_eval(self) -> None:
-        """Greedy episodes on the evaluation copy of the game; keep the best weights."""
-        runner = self.evaluation_runner()
-        returns = []
-        landed = []
-        for _ in range(self.config.eval_episodes):
-            seed, self._next_eval_reset_seed = self._next_eval_reset_seed, None
-            s, _ = self.eval_env.reset(seed=seed)
-            ret, *_ = runner.run(s, self.config.max_episode_steps, mode=NONE, greedy=True)
-            returns.append(ret)
-            landed.append(runner.last_info.get("landed"))
-        mean = float(np.mean(returns))
-        record = [self.total_steps, mean]
-        landings = count_landings(landed)
-        if landings is not None:
-            record.append(landings)
-        self.evaluations.append(record)
-        if self.best_eval is None or mean > self.best_eval:
-            self.best_eval = mean
-            self.agent.brain.save_weights(self.best_weights_path)
-        if self.summary_writer is not None:
-            with self.summary_writer.as_default(step=self.total_steps):
-                tf.summary.scalar("eval/mean_return", mean)
-                if landings is not None:
-                    tf.summary.scalar("eval/landings", landings)
-
-    # --- checkpoints and interruption ---------------------------------------------------------
-
-    @property
-    def checkpoint_path(self) -> Path:
-        return self.run_dir / CHECKPOINT_FILE
+    # --- saving, resuming, judging ----------------------------------------------------------
 
     def save_checkpoint(self) -> Path:
         """Write the run's whole state (see :mod:`dqn_tf.checkpoint`), atomically."""
@@ -636,104 +342,17 @@ class Environment:
     def resume(self, path: str | os.PathLike | None = None) -> Path:
         """Restore the run from its checkpoint (default ``<run_dir>/checkpoint.npz``) so that
         further training continues exactly as if it had never stopped."""
-        restored = restore_checkpoint(self, path)
-        print(
-            f"Resumed from {restored}: {len(self.episode_rewards)} episodes, "
-            f"{self.total_steps} steps, {len(self.agent.memory)} transitions in memory",
-            flush=True,
-        )
-        return restored
+        return restore(self, path)
 
-    def _load_for_incremental(self) -> None:
-        if self.total_steps > 0:
-            return  # this object has trained: its memory and weights are current
-        if (self.run_dir / CONFIG_FILE).is_file():
-            saved, _ = run_folder.read_config(self.run_dir)
-            run_folder.check_same_settings(
-                self.run_dir,
-                saved,
-                self.config.to_dict(),
-                how="incremental continues the run with its saved configuration "
-                "(Environment.from_run_folder builds one with it)",
-            )
-        if self.checkpoint_path.is_file():
-            self.resume()
-        elif self.weights_path.is_file():
-            self.agent.load_weights(self.weights_path)
-            # The weights are trained, so the linear exploration phase (seed 000, fast) is
-            # over: a step counter back at 0 would restart it at epsilon_start and override
-            # the book's low incremental epsilon on the first step.
-            self.agent.steps.assign(max(self.config.epsilon_linear_steps, 0))
-            print(
-                f"No checkpoint in {self.run_dir}: weights only, the memory starts empty "
-                f"(the book's cold restart)",
-                flush=True,
-            )
-        else:
-            print(f"No checkpoint or weights in {self.run_dir}: training from scratch")
+    def evaluation_runner(self) -> EpisodeRunner:
+        """The runner on the separate evaluation copy of the game, made on first use."""
+        if self.eval_runner is None:
+            self.eval_runner = evaluation.make_runner(self)
+        return self.eval_runner
 
-    @contextmanager
-    def _stop_on_signals(self) -> Iterator[list[str]]:
-        """Turn SIGINT (Ctrl-C), SIGTERM and SIGHUP (a closed terminal) into a request to stop
-        after the current episode (at most one episode, about a second) and save. Further
-        signals wait for that save instead of cutting it short, and say so: a run stopped
-        in the middle of a write would lose every episode since its last checkpoint."""
-        stop: list[str] = []
-        if threading.current_thread() is not threading.main_thread():
-            yield stop  # signal handlers can only be set from the main thread
-            return
-        signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-        previous = {sig: signal.getsignal(sig) for sig in signals}
-
-        def handler(signum: int, _frame: object) -> None:
-            name = signal.Signals(signum).name
-            if stop:
-                _say_safely(
-                    f"\n{name}: already stopping; saving the checkpoint of the last whole "
-                    f"episode, a moment..."
-                )
-                return
-            if signum == signal.SIGHUP:
-                _detach_from_closed_terminal()
-            stop.append(name)
-            _say_safely(f"\n{name}: stopping after this episode, then saving...")
-
-        for sig in previous:
-            signal.signal(sig, handler)
-        try:
-            yield stop
-        finally:
-            for sig, old in previous.items():
-                signal.signal(sig, old)
-
-    def _log(self, episode: int, ret: float, length: int, sps: float, bar: Any = None) -> None:
-        run_progress.say(
-            f"episode: {episode - 1} score: {ret:.2f} "
-            f"avg_score: {np.average(self.reward_avg):.2f} "
-            f"actions {length} epsilon {self.agent.epsilon:.2f} "
-            f"steps {self.total_steps} ({sps:.0f} steps/s)",
-            bar,
-        )
-
-    def evaluate(
-        self,
-        episodes: int = 100,
-        weights: str | os.PathLike | None = None,
-        progress: bool | None = None,
-    ) -> dict[str, Any]:
-        """Greedy evaluation (see :meth:`test`) summarised: ``mean``, ``std``, ``episodes``
-        (the returns) and, where the game reports landings, ``landings`` (a count).
-        ``progress`` as in :meth:`learn`."""
-        returns = self.test(episodes=episodes, weights=weights, log_every=0, progress=progress)
-        result: dict[str, Any] = {
-            "mean": float(np.mean(returns)),
-            "std": float(np.std(returns)),
-            "episodes": returns,
-        }
-        landings = count_landings(self.landings)
-        if landings is not None:
-            result["landings"] = landings
-        return result
+    def evaluate(self, *args: Any, **kw: Any) -> dict[str, Any]:
+        """Greedy episodes summarised: see :func:`dqn_tf.evaluation.evaluate`."""
+        return evaluation.evaluate(self, *args, **kw)
 
     def close(self) -> None:
         self.env.close()

@@ -217,3 +217,37 @@ class Memory:
                 self.demo,
             )
         )
+
+
+def check_fits(memory_size: int, hidden: tuple[int, ...], nS: int, nA: int) -> None:
+    """Refuse, before anything is allocated, a replay memory and network larger than the
+    memory this machine has available (a ValueError naming both fields and sizes)."""
+    # A transition: state and next state (float32), action (int32), reward (float32), and
+    # the terminated and demonstration flags (one byte each).
+    replay = memory_size * (8 * nS + 10)
+    sizes = [nS, *hidden, nA]
+    parameters = sum((a + 1) * b for a, b in zip(sizes, sizes[1:], strict=False))
+    # float32 weights of the online and target networks and two optimizer slots; each
+    # replay array is built from a zero tensor of its size, and a checkpoint copies them.
+    needed = 2 * replay + 16 * parameters
+    available = _available_memory()
+    if available is not None and needed > available:
+        gib = 2**30
+        raise ValueError(
+            f"memory_size={memory_size} and hidden={list(hidden)} need about "
+            f"{needed / gib:.1f} GiB ({replay / gib:.1f} GiB of replay memory, twice while it "
+            f"is created or saved), more than the {available / gib:.1f} GiB this machine has "
+            f"available: lower memory_size or hidden"
+        )
+
+
+def _available_memory() -> int | None:
+    """Bytes of memory available to a new allocation (Linux's MemAvailable), else None."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None

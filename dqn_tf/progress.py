@@ -17,7 +17,9 @@ import os
 import sys
 from typing import Any
 
-__all__ = ["bar", "enabled", "say"]
+import numpy as np
+
+__all__ = ["advance", "bar", "enabled", "episodes_bar", "say"]
 
 
 def _in_notebook() -> bool:
@@ -79,3 +81,46 @@ def say(line: str, progress: Any = None) -> None:
         sys.stdout.flush()
     else:
         print(line, flush=True)
+
+
+def episodes_bar(env: Any, episodes: int | None, steps: int | None, trainable: bool, wanted: Any):
+    """The bar of one :meth:`~dqn_tf.environment.Environment.learn` call: over the steps
+    (or episodes) asked for, counted from what the run has done; over the game steps of a
+    replay (an episode captured into frames), moved by the loop as they are played."""
+    if env.runner.capture_frames:
+        steps_at_most = env.config.max_episode_steps
+        env.runner.progress = bar(steps_at_most, unit="step", desc="replay", wanted=wanted)
+        return env.runner.progress
+    if not trainable:
+        return bar(episodes or 0, unit="episode", desc="test", wanted=wanted)
+    if steps is not None:
+        done = env.total_steps
+        return bar(done + steps, initial=done, unit="step", desc="train", wanted=wanted)
+    done = len(env.episode_rewards)
+    return bar(done + (episodes or 0), initial=done, unit="episode", desc="train", wanted=wanted)
+
+
+def advance(progress: Any, env: Any, length: int, returns: list[float] | None, sps: float) -> None:
+    """After one played episode (``returns`` None if the step budget cut it): move the bar
+    by its steps, or by one episode, and show the mean return of the last 100 episodes,
+    epsilon while training, and landings where the game reports them."""
+    replay = env.runner.progress is not None
+    if progress.unit == "step" and not replay:
+        progress.update(length)  # also the steps of an episode cut by the budget
+    if returns is None:
+        return
+    if progress.unit == "episode":
+        progress.update(1)
+    elif replay:  # the loop moved it with each step; the episode may end before the limit
+        progress.total = progress.n
+    training = progress.desc == "train"
+    recent = returns[-1:] if replay else (env.reward_avg if training else returns[-100:])
+    shown = {"return" if replay else "avg100": f"{np.mean(recent):.1f}"}
+    landings = [x for x in env.landings if x is not None]
+    if landings:  # the game reports landings (RocketLander)
+        shown["landed"] = str(len(env.landed_episodes) if training else sum(landings))
+    if training:
+        shown["eps"] = f"{env.agent.epsilon:.2f}"
+    if progress.unit == "episode":
+        shown["steps/s"] = f"{sps:.0f}"
+    progress.set_postfix(shown, refresh=False)

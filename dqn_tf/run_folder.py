@@ -277,6 +277,19 @@ def read_config(run_dir: str | os.PathLike[str]) -> tuple[Config, int]:
         raise RunFolderError(f"{path}: {exc}") from exc
 
 
+def write_history(env: Any) -> Path:
+    """``history.json`` of a run (an :class:`~dqn_tf.environment.Environment`): every
+    episode's return and length, landings, steps, periodic evaluations (atomic)."""
+    path = Path(env.run_dir) / HISTORY_FILE
+    fields = ("episode_rewards", "episode_lengths", "landed_episodes", "prefill_steps")
+    history = {name: getattr(env, name) for name in fields}
+    history.update(steps=env.total_steps, evaluations=env.evaluations, best_eval=env.best_eval)
+    from dqn_tf.files import write_json_atomic
+
+    write_json_atomic(path, history)
+    return path
+
+
 def read_history(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
     """``history.json``, checked: the fields it must have, each of the right JSON type, and
     one return and one length per episode.

@@ -1,0 +1,87 @@
+"""Judging a run while it trains: greedy episodes on a separate copy of the game every
+``eval_every_steps`` steps, the best weights kept, and landings counted where the game
+reports them."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from dqn_tf.games import make_env
+from dqn_tf.loop import NONE, EpisodeRunner
+from dqn_tf.presets import Config, ConfigError
+from dqn_tf.quiet import tf
+
+if TYPE_CHECKING:  # pragma: no cover
+    from dqn_tf.environment import Environment
+
+# The evaluation copy of the game draws from its own stream, apart from the training game's.
+EVAL_SEED_OFFSET = 1_000_003
+
+
+def count_landings(landed: list[bool | None]) -> int | None:
+    """How many episodes landed, from each episode's ``info["landed"]``; None when the game
+    does not report landings (every entry None), as LunarLander does not."""
+    if all(x is None for x in landed):
+        return None
+    return sum(bool(x) for x in landed)
+
+
+def check_eval_env(config: Config, game: object) -> None:
+    """Refuse, before any training, an ``eval_env`` whose spaces differ from the game's."""
+    judge = make_env(config.eval_env)
+    spaces = (judge.observation_space.shape, judge.action_space)
+    judge.close()
+    if spaces != (game.observation_space.shape, game.action_space):
+        raise ConfigError(
+            f"eval_env {config.eval_env!r} has observations {spaces[0]} and actions "
+            f"{spaces[1]}; the training game {config.env!r} has "
+            f"{game.observation_space.shape} and {game.action_space}"
+        )
+
+
+def make_runner(env: Environment) -> EpisodeRunner:
+    """The runner on a separate copy of the run's judged game (``eval_env``, else its own)."""
+    env.eval_env = make_env(env.config.eval_env or env.config.env, None, env.config.action_repeat)
+    return EpisodeRunner(env.agent, env.eval_env)
+
+
+def periodic_eval(env: Environment) -> None:
+    """Greedy episodes on the evaluation copy of the game; keep the best weights."""
+    runner = env.evaluation_runner()
+    returns, landed = [], []
+    for _ in range(env.config.eval_episodes):
+        seed, env._next_eval_reset_seed = env._next_eval_reset_seed, None
+        s, _ = env.eval_env.reset(seed=seed)
+        ret, *_ = runner.run(s, env.config.max_episode_steps, mode=NONE, greedy=True)
+        returns.append(ret)
+        landed.append(runner.last_info.get("landed"))
+    mean = float(np.mean(returns))
+    landings = count_landings(landed)
+    env.evaluations.append([env.total_steps, mean] + ([] if landings is None else [landings]))
+    if env.best_eval is None or mean > env.best_eval:
+        env.best_eval = mean
+        env.agent.brain.save_weights(env.best_weights_path)
+    if env.summary_writer is not None:
+        with env.summary_writer.as_default(step=env.total_steps):
+            tf.summary.scalar("eval/mean_return", mean)
+            if landings is not None:
+                tf.summary.scalar("eval/landings", landings)
+
+
+def evaluate(
+    env: Environment,
+    episodes: int = 100,
+    weights: str | os.PathLike | None = None,
+    progress: bool | None = None,
+) -> dict[str, Any]:
+    """Greedy episodes (:meth:`Environment.test <dqn_tf.environment.Environment.test>`)
+    summarised: ``mean``, ``std``, ``episodes`` (the returns) and, where the game reports
+    landings, ``landings`` (a count). ``progress`` as in ``learn``."""
+    returns = env.test(episodes=episodes, weights=weights, log_every=0, progress=progress)
+    result = {"mean": float(np.mean(returns)), "std": float(np.std(returns)), "episodes": returns}
+    if count_landings(env.landings) is not None:
+        result["landings"] = count_landings(env.landings)
+    return result

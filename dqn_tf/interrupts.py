@@ -1,0 +1,75 @@
+"""Signals during training: SIGINT (Ctrl-C), SIGTERM and SIGHUP ask the run to stop after its
+episode and save; a signal never cuts a save short."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Raised by :meth:`Environment.learn <dqn_tf.environment.Environment.learn>` after a
+    signal, once the checkpoint of the last whole episode is written (``checkpoint`` is its
+    path)."""
+
+    def __init__(self, message: str, checkpoint: Path) -> None:
+        super().__init__(message)
+        self.checkpoint = checkpoint
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[list[str]]:
+    """While the block runs, the first signal is a request (its name lands in the yielded
+    list) to stop after the current episode, at most about a second, and save. Further
+    signals wait for that save instead of cutting it short, and say so: a run stopped in the
+    middle of a write would lose every episode since its last checkpoint."""
+    stop: list[str] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield stop  # signal handlers can only be set from the main thread
+        return
+    previous = {sig: signal.getsignal(sig) for sig in SIGNALS}
+
+    def handler(signum: int, _frame: object) -> None:
+        name = signal.Signals(signum).name
+        if stop:
+            _say(f"\n{name}: already stopping; saving the last whole episode, a moment...")
+            return
+        if signum == signal.SIGHUP:
+            _detach_from_closed_terminal()
+        stop.append(name)
+        _say(f"\n{name}: stopping after this episode, then saving...")
+
+    for sig in SIGNALS:
+        signal.signal(sig, handler)
+    try:
+        yield stop
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _say(line: str) -> None:
+    """Print from a signal handler: a terminal that is gone must not stop the save."""
+    try:
+        print(line, flush=True)
+    except OSError:
+        pass
+
+
+def _detach_from_closed_terminal() -> None:
+    """After SIGHUP the terminal is gone and writing to it fails: send what would have gone
+    there to /dev/null, so that the episode and the save finish (a log file stays)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for fd in (1, 2):
+        try:
+            if os.isatty(fd):
+                os.dup2(devnull, fd)
+        except OSError:
+            pass
+    os.close(devnull)
