@@ -1,27 +1,17 @@
-"""Exact resume: everything a run needs to continue as if it had never stopped.
+"""Exact resume: a run's whole state in one checkpoint file, written, checked and read back.
 
 The book's ``incremental`` restarts with trained weights but an empty memory (its NOTE calls
-this a cold restart), so learning degrades until the memory refills. A checkpoint here holds
-the whole state of a run at an episode boundary:
+this a cold restart). A checkpoint holds everything at an episode boundary: both networks, the
+optimizer, the replay memory, the agent's epsilon, counters and generator, the episode history
+and every other generator (Python's, numpy's, the games'). It is one ``.npz`` file (arrays and
+a JSON header) written to a temporary file renamed over the last one, so an interrupted save
+never damages the last good one.
 
-* online and target weights, the optimizer's state and the update counter;
-* the replay memory (all its arrays, the write index and the size);
-* epsilon, the step counter and the agent's ``tf.random.Generator`` state;
-* the episode history (returns and lengths), the 100-episode window and the step counts;
-* the state of every other generator: Python's ``random``, numpy's global one and the
-  environment's ``np_random``.
-
-It is one ``.npz`` file (arrays plus a JSON header), written to a temporary file in the same
-folder and renamed over the previous checkpoint, so an interrupted save never damages the
-last good one.
-
-A checkpoint is data, possibly damaged or made by someone else, so loading trusts nothing in
-it: each header field's type and range, each array's declared shape and dtype (before its
-data is read, so no declared size is ever allocated), each array's values (finite weights,
-epsilon in [0, 1], memory counters within the capacity) and every generator state are
-checked against the run's own configuration, network and memory before anything changes.
-A refused checkpoint raises CheckpointError naming the field and what it allows, and
-leaves the run untouched.
+A checkpoint is data, possibly damaged or made by someone else: each header field's type and
+range, each array's declared shape and dtype (before its data is read, so no declared size is
+ever allocated) and each array's values are checked against the run's configuration, network
+and memory before anything changes. A refused checkpoint raises CheckpointError, one line
+naming the file, the field and what it allows, and leaves the run as it was.
 """
 
 from __future__ import annotations
@@ -33,10 +23,10 @@ import random
 import sys
 import zipfile
 import zlib
-from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Protocol
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -44,130 +34,169 @@ from dqn_tf.files import atomic_path
 from dqn_tf.presets import Config, ConfigError
 from dqn_tf.run_folder import CHECKPOINT_FILE
 
-if TYPE_CHECKING:  # pragma: no cover
-    from dqn_tf.agent import Agent
-
-
-class RunState(Protocol):
-    """What a checkpoint saves and restores of a run: the attributes of an
-    :class:`~dqn_tf.environment.Environment` it reads and writes. Written out here so that
-    this module does not import environment.py, which imports it."""
-
-    seed: int
-    config: Config
-    run_dir: Path
-    nS: int
-    nA: int
-    agent: Agent
-    env: Any  # the gymnasium game; its generator is saved
-    eval_env: Any  # the periodic evaluations' game (None until the first one)
-    evaluation_runner: Any
-    total_steps: int
-    prefill_steps: int
-    episode_rewards: list[float]
-    episode_lengths: list[int]
-    reward_avg: deque[float]
-    landed_episodes: list[int]
-    evaluations: list[list[float]]
-    best_eval: float | None
-    next_eval_at: int
-    _next_reset_seed: int | None
-    _next_eval_reset_seed: int | None
-
+if TYPE_CHECKING:  # pragma: no cover (environment.py imports this module)
+    from dqn_tf.environment import Environment
 
 FORMAT_VERSION = 1
 _HEADER = "__state__"
-_REQUIRED_KEYS = {
-    "seed", "episode_rewards", "episode_lengths", "reward_avg", "total_steps", "prefill_steps",
-    "next_reset_seed", "python_random", "numpy_random", "env_random",
-}  # fmt: skip
-
-
-# Arrays that joined format 1 later: a checkpoint without them had all zeros (no
-# demonstrations in its memory).
-_ADDED_LATER = {"memory/demo"}
+_MEMORY = ("states", "actions", "rewards", "next_states", "terminated", "demo", "index", "size")
 
 
 class CheckpointError(ConfigError):
     """A checkpoint that is missing, damaged or made for another game or network."""
 
 
-def _variables(env: RunState) -> list[tuple[str, Any]]:
+def _variables(env: Environment) -> list[tuple[str, Any]]:
     """Every piece of TensorFlow state of the run, with stable names, in a fixed order."""
-    agent, brain, memory = env.agent, env.agent.brain, env.agent.memory
-    named: list[tuple[str, Any]] = []
-    named += [(f"model/{i}", w) for i, w in enumerate(brain.model.weights)]
-    named += [(f"target/{i}", w) for i, w in enumerate(brain.target_model.weights)]
-    named += [(f"optimizer/{i}", w) for i, w in enumerate(brain.optimizer.variables)]
-    named += [
+    agent, brain = env.agent, env.agent.brain
+    return [
+        *((f"model/{i}", w) for i, w in enumerate(brain.model.weights)),
+        *((f"target/{i}", w) for i, w in enumerate(brain.target_model.weights)),
+        *((f"optimizer/{i}", w) for i, w in enumerate(brain.optimizer.variables)),
         ("brain/updates", brain.updates),
-        ("memory/states", memory.states),
-        ("memory/actions", memory.actions),
-        ("memory/rewards", memory.rewards),
-        ("memory/next_states", memory.next_states),
-        ("memory/terminated", memory.terminated),
-        ("memory/demo", memory.demo),
-        ("memory/index", memory.index),
-        ("memory/size", memory.size),
+        *((f"memory/{name}", getattr(agent.memory, name)) for name in _MEMORY),
         ("agent/epsilon", agent._epsilon),
         ("agent/steps", agent.steps),
         ("agent/generator", agent.generator.state),
     ]
-    return named
 
 
-def _python_state(env: RunState) -> dict[str, Any]:
-    py_version, py_internal, py_gauss = random.getstate()
-    np_state = np.random.get_state()
+# --- the header: one table of its fields --------------------------------------------------------
+
+
+def _count(v: Any, most: float = math.inf) -> bool:
+    return type(v) is int and 0 <= v <= most  # type(), not isinstance(): True is no count
+
+
+def _number(v: Any) -> bool:
+    # Finite; abs() compares an int too large for a float without converting it.
+    return type(v) in (int, float) and abs(v) <= sys.float_info.max
+
+
+def _list_of(check: Callable[[Any], bool], v: Any, length: int | None = None) -> bool:
+    return type(v) is list and (length is None or len(v) == length) and all(map(check, v))
+
+
+def _or_none(check: Callable[[Any], bool]) -> Callable[[Any], bool]:
+    return lambda v: v is None or check(v)
+
+
+def _like(shape: Any) -> Callable[[Any], bool]:
+    """A check that a value is built like ``shape``: a list or dict of its length or keys,
+    each item built like its own; a function checks a value; any other value must equal it."""
+    if callable(shape):
+        return shape
+    if type(shape) is list:
+        items = [_like(item) for item in shape]
+        return lambda v: type(v) is list and len(v) == len(items) and all(
+            check(item) for check, item in zip(items, v, strict=True)
+        )  # fmt: skip
+    if type(shape) is dict:
+        keyed = {key: _like(item) for key, item in shape.items()}
+        return lambda v: type(v) is dict and v.keys() == keyed.keys() and all(
+            keyed[key](item) for key, item in v.items()
+        )  # fmt: skip
+    return lambda v: type(v) is type(shape) and v == shape
+
+
+def _at_most(most: int) -> Callable[[Any], bool]:
+    return lambda v: _count(v, most)
+
+
+def _evaluation(v: Any) -> bool:  # [steps, mean return], then landings where the game has them
+    return _like([_count, _number])(v) or _like([_count, _number, _count])(v)
+
+
+# The generators' states. random.setstate would take any object as the cached gauss, and numpy
+# does not check the position: one beyond 624 makes the generator read past its key.
+_PYTHON_RANDOM = _like([3, [_at_most(2**32 - 1)] * 624 + [_at_most(624)], _or_none(_number)])
+_NUMPY_RANDOM = _like(["MT19937", [_at_most(2**32 - 1)] * 624, _at_most(624), _at_most(1),
+                       lambda v: type(v) is float and _number(v)])  # fmt: skip
+_PCG64 = _like({  # a game's np_random, gymnasium's PCG64: two 128-bit integers, a cached half
+    "bit_generator": "PCG64",
+    "state": {"state": _at_most(2**128 - 1), "inc": _at_most(2**128 - 1)},
+    "has_uint32": _at_most(1),
+    "uinteger": _at_most(2**32 - 1),
+})  # fmt: skip
+_COUNT, _PCG64_STATE = "an integer >= 0", "a PCG64 state as bit_generator.state gives it"
+
+
+def _header_fields(env: Environment, header: dict[str, Any]) -> dict[str, tuple[Any, ...]]:
+    """Each header field but format and config: the run's attribute it saves and restores as
+    it is (None: by hand), its check for this run and what it allows, in this order: later
+    checks rely on earlier ones (``header``: the one being checked)."""
+    episodes = lambda: len(header["episode_rewards"])  # noqa: E731  (checked before its use)
+    avg = env.reward_avg.maxlen
+    # fmt: off
     return {
-        "format": FORMAT_VERSION,
-        "config": env.config.to_dict(),
-        "seed": env.seed,
-        "nS": env.nS,
-        "nA": env.nA,
-        "episode_rewards": env.episode_rewards,
-        "episode_lengths": env.episode_lengths,
-        "landed_episodes": env.landed_episodes,
-        "reward_avg": list(env.reward_avg),
-        "total_steps": env.total_steps,
-        "prefill_steps": env.prefill_steps,
-        "next_reset_seed": env._next_reset_seed,
-        "python_random": [py_version, list(py_internal), py_gauss],
-        "numpy_random": [
-            np_state[0],
-            np_state[1].tolist(),
-            int(np_state[2]),
-            int(np_state[3]),
-            float(np_state[4]),
-        ],
-        "env_random": env.env.unwrapped.np_random.bit_generator.state,
-        "evaluations": env.evaluations,
-        "best_eval": env.best_eval,
-        "next_eval_at": env.next_eval_at,
-        "next_eval_reset_seed": env._next_eval_reset_seed,
-        "eval_env_random": (
-            None if env.eval_env is None else env.eval_env.unwrapped.np_random.bit_generator.state
-        ),
+        "seed": ("seed", _count, _COUNT),
+        "nS": (None, lambda v: _count(v) and v == env.nS, f"{env.nS}, this run's observation size"),
+        "nA": (None, lambda v: _count(v) and v == env.nA,
+               f"{env.nA}, this run's number of actions"),
+        "episode_rewards": ("episode_rewards", lambda v: _list_of(_number, v),
+                            "a list of finite numbers"),
+        "episode_lengths": ("episode_lengths", lambda v: _list_of(_count, v, episodes()),
+                            "a list of integers >= 0, one per episode_rewards"),
+        "landed_episodes": ("landed_episodes", lambda v: _list_of(_at_most(episodes() - 1), v),
+                            "a list of episode indices (0 .. len(episode_rewards) - 1)"),
+        "reward_avg": (None, lambda v: _list_of(_number, v) and len(v) <= avg,
+                       f"a list of at most {avg} finite numbers"),
+        "total_steps": ("total_steps", _count, _COUNT),
+        "prefill_steps": ("prefill_steps", _count, _COUNT),
+        "next_reset_seed": ("_next_reset_seed", _or_none(_count), f"null or {_COUNT}"),
+        "python_random": (None, _PYTHON_RANDOM,
+                          "random.getstate(): [3, 625 integers, null or a number]"),
+        "numpy_random": (None, _NUMPY_RANDOM, "np.random.get_state(): ['MT19937', 624 integers, "
+                         "0..624, 0 or 1, a float]"),
+        "env_random": (None, _PCG64, _PCG64_STATE),
+        "evaluations": ("evaluations", lambda v: _list_of(_evaluation, v),
+                        "a list of [steps, mean return] or [steps, mean return, landings]"),
+        "best_eval": ("best_eval", _or_none(_number), "null or a finite number"),
+        "next_eval_at": ("next_eval_at", _count, _COUNT),
+        "next_eval_reset_seed": ("_next_eval_reset_seed", _or_none(_count), f"null or {_COUNT}"),
+        "eval_env_random": (None, _or_none(_PCG64), f"null or {_PCG64_STATE}"),
     }
+    # fmt: on
 
 
-def save_checkpoint(env: RunState, path: str | os.PathLike | None = None) -> Path:
+def _added_later(env: Environment) -> dict[str, Any]:
+    """Fields that joined format 1 later, as a run saved before them had them."""
+    return {"landed_episodes": [], "evaluations": [], "best_eval": None, "eval_env_random": None,
+            "next_eval_at": env.config.eval_every_steps,
+            "next_eval_reset_seed": env._next_eval_reset_seed}  # fmt: skip
+
+
+def _game_state(game: Any) -> dict[str, Any] | None:
+    return None if game is None else game.unwrapped.np_random.bit_generator.state
+
+
+def save_checkpoint(env: Environment, path: str | os.PathLike | None = None) -> Path:
     """Write the run's full state to ``path`` (default ``<run_dir>/checkpoint.npz``),
     atomically. Call it between episodes."""
     path = Path(path) if path is not None else env.run_dir / CHECKPOINT_FILE
+    version, internal, gauss = random.getstate()
+    name, keys, position, has_gauss, cached = np.random.get_state()
+    by_hand = {
+        "nS": env.nS,
+        "nA": env.nA,
+        "reward_avg": list(env.reward_avg),
+        "python_random": [version, list(internal), gauss],
+        "numpy_random": [name, keys.tolist(), int(position), int(has_gauss), float(cached)],
+        "env_random": _game_state(env.env),
+        "eval_env_random": _game_state(env.eval_env),
+    }
+    header = {"format": FORMAT_VERSION, "config": env.config.to_dict()} | {
+        field: by_hand[field] if attribute is None else getattr(env, attribute)
+        for field, (attribute, *_) in _header_fields(env, {}).items()
+    }
     arrays = {name: np.asarray(var.numpy()) for name, var in _variables(env)}
-    header = json.dumps(_python_state(env)).encode()
-    arrays[_HEADER] = np.frombuffer(header, dtype=np.uint8)
+    arrays[_HEADER] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
         np.savez(f, **arrays)
     return path
 
 
-# --- reading: everything in the file is data to check, trusted only once checked ----------
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(f"{type(exc).__name__}: {exc}".split())  # messages are one line
+# --- reading: everything in the file is data to check, trusted only once checked -------------
 
 
 def _shown(value: Any) -> str:
@@ -175,9 +204,26 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-# What a damaged file raises while it is read: zip, .npy and JSON errors of every kind.
+def _one_line(exc: BaseException) -> str:
+    return " ".join(f"{type(exc).__name__}: {exc}".split())
+
+
+# What a damaged file raises while it is read: zip, .npy and JSON errors of every kind, an
+# encrypted member (RuntimeError), bad deflate data (zlib.error).
 _DAMAGED = (zipfile.BadZipFile, OSError, EOFError, ValueError, KeyError, NotImplementedError)
-_DAMAGED += (RuntimeError, zlib.error)  # an encrypted member; bad deflate data
+_DAMAGED += (RuntimeError, zlib.error)
+
+
+@contextmanager
+def _archive(path: Path, damaged: str) -> Iterator[zipfile.ZipFile]:
+    """The checkpoint's zip archive; an error while reading it is a CheckpointError."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            yield archive
+    except _DAMAGED as exc:
+        raise CheckpointError(
+            f"checkpoint {path} is {damaged} ({_one_line(exc)}); the run folder was left as it is"
+        ) from exc
 
 
 def _declared(member: IO[bytes], name: str) -> tuple[tuple[int, ...], np.dtype]:
@@ -210,33 +256,25 @@ def _read_header(path: Path) -> tuple[dict[str, Any], dict[str, tuple[tuple[int,
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")
     file_size = path.stat().st_size
-    try:
-        with zipfile.ZipFile(path) as archive:
-            declared = {}
-            for member in archive.namelist():
-                if not member.endswith(".npy"):
-                    raise ValueError(f"member {member!r} is not a .npy array")
-                name = member.removesuffix(".npy")
-                with archive.open(member) as f:
-                    declared[name] = _declared(f, name)
+    with _archive(path, "damaged or not a dqn_tf checkpoint") as archive:
+        declared = {}
+        for member in archive.namelist():
+            name = member.removesuffix(".npy")
+            if name == member:
+                raise ValueError(f"member {member!r} is not a .npy array")
+            with archive.open(member) as f:
+                shape, dtype = declared[name] = _declared(f, name)
             # np.savez stores arrays as they are, so none is larger than the whole file; a
             # larger declared shape is a lie that reading would allocate memory for.
-            for name, (shape, dtype) in declared.items():
-                if math.prod(shape) * dtype.itemsize > file_size:
-                    raise ValueError(
-                        f"{name} declares shape {shape} of {dtype}, more than the whole file "
-                        f"({file_size} bytes)"
-                    )
-            header_bytes = _read_array(archive, _HEADER, declared[_HEADER]).tobytes()
+            if math.prod(shape) * dtype.itemsize > file_size:
+                raise ValueError(
+                    f"{name} declares shape {shape} of {dtype}, more than the whole file "
+                    f"({file_size} bytes)"
+                )
         try:
-            header = json.loads(header_bytes.decode())
+            header = json.loads(_read_array(archive, _HEADER, declared[_HEADER]).tobytes())
         except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep
             raise ValueError(f"{_HEADER} is not JSON: {exc}") from exc
-    except _DAMAGED as exc:
-        raise CheckpointError(
-            f"checkpoint {path} is damaged or not a dqn_tf checkpoint ({_one_line(exc)}); "
-            f"the run folder was left as it is"
-        ) from exc
     version = header.get("format") if isinstance(header, dict) else None
     if version != FORMAT_VERSION or type(version) is not int:
         raise CheckpointError(
@@ -247,13 +285,8 @@ def _read_header(path: Path) -> tuple[dict[str, Any], dict[str, tuple[tuple[int,
 
 
 def _read_arrays(path: Path, specs: dict[str, tuple[Any, ...]]) -> dict[str, np.ndarray]:
-    try:
-        with zipfile.ZipFile(path) as archive:
-            return {name: _read_array(archive, name, spec) for name, spec in specs.items()}
-    except _DAMAGED as exc:
-        raise CheckpointError(
-            f"checkpoint {path} is damaged ({_one_line(exc)}); the run folder was left as it is"
-        ) from exc
+    with _archive(path, "damaged") as archive:
+        return {name: _read_array(archive, name, spec) for name, spec in specs.items()}
 
 
 def read_checkpoint(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
@@ -270,130 +303,11 @@ def read_checkpoint(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, 
     return header, _read_arrays(path, {k: v for k, v in declared.items() if k != _HEADER})
 
 
-# --- checks of the header's fields ------------------------------------------------------------
+# --- checks against the run ---------------------------------------------------------------------
 
 
-def _count(v: Any, most: float = math.inf) -> bool:
-    return type(v) is int and 0 <= v <= most  # type(), not isinstance(): True is no count
-
-
-def _number(v: Any) -> bool:
-    # Finite; abs() compares an int too large for a float without converting it.
-    return type(v) in (int, float) and abs(v) <= sys.float_info.max
-
-
-def _list_of(check: Callable[[Any], bool], v: Any, length: int | None = None) -> bool:
-    return type(v) is list and (length is None or len(v) == length) and all(map(check, v))
-
-
-def _or_none(check: Callable[[Any], bool]) -> Callable[[Any], bool]:
-    return lambda v: v is None or check(v)
-
-
-def _word(v: Any) -> bool:
-    return _count(v, 2**32 - 1)
-
-
-def _python_random(v: Any) -> bool:
-    # random.getstate(): version 3, Mersenne Twister's 624 words and its position (0..624),
-    # and the cached gauss (random.setstate would accept any object there).
-    return (
-        type(v) is list
-        and len(v) == 3
-        and v[0] == 3
-        and type(v[0]) is int
-        and _list_of(_count, v[1], 625)
-        and all(map(_word, v[1][:624]))
-        and v[1][624] <= 624
-        and _or_none(_number)(v[2])
-    )
-
-
-def _numpy_random(v: Any) -> bool:
-    # np.random.get_state(); numpy does not check the position, and one beyond 624 makes
-    # the generator read past its key.
-    return (
-        type(v) is list
-        and len(v) == 5
-        and v[0] == "MT19937"
-        and _list_of(_word, v[1], 624)
-        and _count(v[2], 624)
-        and _count(v[3], 1)
-        and type(v[4]) is float
-        and _number(v[4])
-    )
-
-
-def _pcg64(v: Any) -> bool:
-    # A game's np_random is gymnasium's PCG64: its state is two 128-bit integers and a
-    # cached 32-bit half.
-    return (
-        type(v) is dict
-        and v.keys() == {"bit_generator", "state", "has_uint32", "uinteger"}
-        and v["bit_generator"] == "PCG64"
-        and type(v["state"]) is dict
-        and v["state"].keys() == {"state", "inc"}
-        and all(_count(x, 2**128 - 1) for x in v["state"].values())
-        and _count(v["has_uint32"], 1)
-        and _word(v["uinteger"])
-    )
-
-
-def _evaluation(v: Any) -> bool:
-    # [steps, mean return], then the landings where the game reports them
-    return (
-        type(v) is list
-        and len(v) in (2, 3)
-        and _count(v[0])
-        and _number(v[1])
-        and all(map(_count, v[2:]))
-    )
-
-
-def _header_fields(env: RunState, header: dict[str, Any]) -> dict[str, tuple[Callable, str]]:
-    """Each header field except format and config: its check for this run and the words for
-    what it allows. In this order: later checks rely on earlier ones."""
-    rewards = "episode_rewards"  # checked before the fields that count its episodes
-    count, pcg64 = "an integer >= 0", "a PCG64 state as bit_generator.state gives it"
-    avg = env.reward_avg.maxlen
-    return {
-        "seed": (_count, count),
-        "nS": (lambda v: _count(v) and v == env.nS, f"{env.nS}, this run's observation size"),
-        "nA": (lambda v: _count(v) and v == env.nA, f"{env.nA}, this run's number of actions"),
-        "episode_rewards": (lambda v: _list_of(_number, v), "a list of finite numbers"),
-        "episode_lengths": (
-            lambda v: _list_of(_count, v, len(header[rewards])),
-            "a list of integers >= 0, one per episode_rewards",
-        ),
-        "landed_episodes": (
-            lambda v: _list_of(lambda i: _count(i, len(header[rewards]) - 1), v),
-            "a list of episode indices (0 .. len(episode_rewards) - 1)",
-        ),
-        "reward_avg": (
-            lambda v: _list_of(_number, v) and len(v) <= avg,
-            f"a list of at most {avg} finite numbers",
-        ),
-        "total_steps": (_count, count),
-        "prefill_steps": (_count, count),
-        "next_reset_seed": (_or_none(_count), f"null or {count}"),
-        "python_random": (_python_random, "random.getstate(): [3, 625 integers, null or a number]"),
-        "numpy_random": (
-            _numpy_random,
-            "np.random.get_state(): ['MT19937', 624 integers, 0..624, 0 or 1, a float]",
-        ),
-        "env_random": (_pcg64, pcg64),
-        "evaluations": (
-            lambda v: _list_of(_evaluation, v),
-            "a list of [steps, mean return] or [steps, mean return, landings]",
-        ),
-        "best_eval": (_or_none(_number), "null or a finite number"),
-        "next_eval_at": (_count, count),
-        "next_eval_reset_seed": (_or_none(_count), f"null or {count}"),
-        "eval_env_random": (_or_none(_pcg64), f"null or {pcg64}"),
-    }
-
-
-def _check_header(env: RunState, header: dict[str, Any], path: Path) -> None:
+def _checked_header(env: Environment, header: dict[str, Any], path: Path) -> dict[str, Any]:
+    """``header`` checked against the run, with the fields format 1 gained later filled in."""
     try:
         # Through Config, so fields added since the checkpoint was written take defaults.
         saved = Config.from_dict(header["config"]).to_dict()
@@ -416,23 +330,22 @@ def _check_header(env: RunState, header: dict[str, Any], path: Path) -> None:
     if differing:
         detail = ", ".join(f"{k}: {saved.get(k)!r} there, {wanted[k]!r} here" for k in differing)
         raise CheckpointError(f"checkpoint {path} was made with another configuration ({detail})")
-    missing = sorted(_REQUIRED_KEYS - set(header))
+    complete = _added_later(env) | header
+    fields = _header_fields(env, complete)
+    missing = sorted(set(fields) - set(complete))
     if missing:
         raise CheckpointError(f"checkpoint {path} lacks {missing}")
-    fields = _header_fields(env, header)
     unknown = sorted(set(header) - set(fields) - {"format", "config"})
     if unknown:
         raise CheckpointError(
             f"checkpoint {path} holds fields this version does not know: {_shown(unknown)}"
         )
-    for name, (check, allowed) in fields.items():
-        if name in header and not check(header[name]):
+    for name, (_, check, allowed) in fields.items():
+        if not check(complete[name]):
             raise CheckpointError(
-                f"checkpoint {path}: {name} must be {allowed} (got {_shown(header[name])})"
+                f"checkpoint {path}: {name} must be {allowed} (got {_shown(complete[name])})"
             )
-
-
-# --- checks of the arrays -----------------------------------------------------------------------
+    return complete
 
 
 def _spec(var: Any) -> tuple[tuple[int, ...], np.dtype]:
@@ -440,9 +353,10 @@ def _spec(var: Any) -> tuple[tuple[int, ...], np.dtype]:
     return tuple(var.shape), np.dtype(getattr(var.dtype, "as_numpy_dtype", var.dtype))
 
 
-def _check_declared(env: RunState, declared: dict[str, Any], path: Path) -> None:
+def _check_declared(env: Environment, declared: dict[str, Any], path: Path) -> None:
     """Every array the run holds, with exactly its shape and dtype, and no other: checked on
-    the declared headers, before any array's data is read."""
+    the declared headers, before any array's data is read. memory/demo joined format 1 later
+    (a checkpoint without it had no demonstrations)."""
     expected = {name: _spec(var) for name, var in _variables(env)}
     unknown = sorted(set(declared) - set(expected) - {_HEADER})
     if unknown:
@@ -450,9 +364,9 @@ def _check_declared(env: RunState, declared: dict[str, Any], path: Path) -> None
             f"checkpoint {path} holds arrays this version does not know: {_shown(unknown)}"
         )
     for name, (shape, dtype) in expected.items():
-        if name not in declared and name not in _ADDED_LATER:
+        if name not in declared and name != "memory/demo":
             raise CheckpointError(f"checkpoint {path} lacks {name}")
-        if name in declared and declared[name] != (shape, dtype):
+        if declared.get(name, (shape, dtype)) != (shape, dtype):
             got_shape, got_dtype = declared[name]
             raise CheckpointError(
                 f"checkpoint {path}: {name} has shape {got_shape} and dtype {got_dtype}, this "
@@ -460,35 +374,29 @@ def _check_declared(env: RunState, declared: dict[str, Any], path: Path) -> None
             )
 
 
-def _value_rules(env: RunState, arrays: dict[str, np.ndarray]) -> dict[str, tuple[Callable, str]]:
-    """Arrays whose values have limits beyond the rule of their dtype (in _check_values)."""
+def _check_values(env: Environment, arrays: dict[str, np.ndarray], path: Path) -> None:
+    """Each array's values: by the rule of its dtype, or by its own where the run has one."""
     capacity, nA, lr = env.agent.memory.capacity, env.nA, env.config.learning_rate
-    rules = {
-        "memory/actions": (
-            lambda a: ((0 <= a) & (a < nA)).all(),
-            f"within 0..{nA - 1}, the run's actions",
-        ),
-        # memory.py: index is the next slot to write, size the number filled; they stay equal
-        # until the memory is full.
+    index = arrays["memory/index"]
+    # fmt: off
+    rules: dict[str, tuple[Callable[[np.ndarray], Any], str]] = {
+        "memory/actions": (lambda a: ((0 <= a) & (a < nA)).all(),
+                           f"within 0..{nA - 1}, the run's actions"),
+        # memory.py: index is the next slot to write, size the number filled; they stay
+        # equal until the memory is full.
         "memory/index": (lambda a: 0 <= a < capacity, f"0..{capacity - 1}"),
-        "memory/size": (
-            lambda a: 0 <= a <= capacity and (a == capacity or a == arrays["memory/index"]),
-            f"0..{capacity} and equal to memory/index until it is {capacity}",
-        ),
+        "memory/size": (lambda a: 0 <= a <= capacity and (a == capacity or a == index),
+                        f"0..{capacity} and equal to memory/index until it is {capacity}"),
         "agent/epsilon": (lambda a: 0 <= a <= 1, "within [0, 1]"),
         "agent/generator": (lambda a: True, "any"),  # any three int64 are a Philox state
     }
+    # fmt: on
     for name, var in _variables(env):
-        path = getattr(var, "path", "")  # a Keras variable's name within its optimizer
-        if path.endswith("/learning_rate"):
+        keras_path = getattr(var, "path", "")  # a Keras variable's name in its optimizer
+        if keras_path.endswith("/learning_rate"):
             rules[name] = (lambda a: a == np.float32(lr), f"{lr}, the config's learning_rate")
-        elif path.endswith("_velocity"):  # Adam and RMSprop average squared gradients
+        elif keras_path.endswith("_velocity"):  # Adam and RMSprop average squared gradients
             rules[name] = (lambda a: (a >= 0).all() and np.isfinite(a).all(), "finite and >= 0")
-    return rules
-
-
-def _check_values(env: RunState, arrays: dict[str, np.ndarray], path: Path) -> None:
-    rules = _value_rules(env, arrays)
     by_dtype = {
         "f": (lambda a: np.isfinite(a).all(), "finite (no NaN or inf)"),
         "i": (lambda a: (a >= 0).all(), ">= 0"),
@@ -504,7 +412,7 @@ def _check_values(env: RunState, arrays: dict[str, np.ndarray], path: Path) -> N
 # --- restoring ----------------------------------------------------------------------------------
 
 
-def restore_checkpoint(env: RunState, path: str | os.PathLike | None = None) -> Path:
+def restore_checkpoint(env: Environment, path: str | os.PathLike | None = None) -> Path:
     """Load a checkpoint into ``env`` (its agent, memory, counters, history and generators).
 
     Everything is checked before anything is changed: a checkpoint made for another game,
@@ -515,47 +423,33 @@ def restore_checkpoint(env: RunState, path: str | os.PathLike | None = None) -> 
     """
     path = Path(path) if path is not None else env.run_dir / CHECKPOINT_FILE
     header, declared = _read_header(path)
-    _check_header(env, header, path)
+    header = _checked_header(env, header, path)
     _check_declared(env, declared, path)
     named = _variables(env)
     arrays = _read_arrays(path, {name: declared[name] for name, _ in named if name in declared})
-    for name, var in named:  # arrays that joined format 1 later
-        if name not in arrays:
-            arrays[name] = np.zeros(*_spec(var))
+    for name, var in named:  # memory/demo, when the checkpoint is older than it
+        arrays.setdefault(name, np.zeros(*_spec(var)))
     _check_values(env, arrays, path)
     for name, var in named:
         var.assign(arrays[name])
-    _restore_python_state(env, header)
+    for field, (attribute, *_) in _header_fields(env, header).items():
+        if attribute is not None:
+            setattr(env, attribute, header[field])
+    env.reward_avg.clear()
+    env.reward_avg.extend(header["reward_avg"])
+    version, internal, gauss = header["python_random"]
+    random.setstate((version, tuple(internal), gauss))
+    name, keys, position, has_gauss, cached = header["numpy_random"]
+    np.random.set_state((name, np.asarray(keys, dtype=np.uint32), position, has_gauss, cached))
+    env.env.unwrapped.np_random = _generator(header["env_random"])
+    if header["eval_env_random"] is not None:
+        env.evaluation_runner()  # the evaluation game exists before its generator is set
+        env.eval_env.unwrapped.np_random = _generator(header["eval_env_random"])
     return path
 
 
-def _restore_python_state(env: RunState, header: dict[str, Any]) -> None:
-    env.seed = header["seed"]
-    env.episode_rewards = list(header["episode_rewards"])
-    env.episode_lengths = list(header["episode_lengths"])
-    env.landed_episodes = list(header.get("landed_episodes", []))  # joined format 1 later
-    env.reward_avg.clear()
-    env.reward_avg.extend(header["reward_avg"])
-    env.total_steps = header["total_steps"]
-    env.prefill_steps = header["prefill_steps"]
-    env._next_reset_seed = header["next_reset_seed"]
-    version, internal, gauss = header["python_random"]
-    random.setstate((version, tuple(internal), gauss))
-    name, keys, pos, has_gauss, cached = header["numpy_random"]
-    np.random.set_state((name, np.asarray(keys, dtype=np.uint32), pos, has_gauss, cached))
-    env.env.unwrapped.np_random = _generator(header["env_random"])
-    # Periodic-evaluation state joined format 1 later; checkpoints without it had none.
-    env.evaluations = [list(e) for e in header.get("evaluations", [])]
-    env.best_eval = header.get("best_eval")
-    env.next_eval_at = header.get("next_eval_at", env.config.eval_every_steps)
-    env._next_eval_reset_seed = header.get("next_eval_reset_seed", env._next_eval_reset_seed)
-    if header.get("eval_env_random") is not None:
-        env.evaluation_runner()  # the evaluation game exists before its generator is set
-        env.eval_env.unwrapped.np_random = _generator(header["eval_env_random"])
-
-
 def _generator(state: dict[str, Any]) -> np.random.Generator:
-    """A game's generator from its saved state (checked by _pcg64: always a PCG64)."""
+    """A game's generator from its saved state (checked: always a PCG64)."""
     rng = np.random.Generator(np.random.PCG64())
     rng.bit_generator.state = state
     return rng
