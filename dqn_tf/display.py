@@ -84,7 +84,7 @@ def record_episode(
     require(max_steps is None or max_steps >= 1, f"max_steps={max_steps!r}", rule)
     obs, info = env.reset(seed=seed)
     frames: list[np.ndarray] = []
-    points: list[tuple[float, float]] = []  # of focus
+    points: list[tuple[float, float]] = []
     total_reward, steps, terminated, truncated = 0.0, 0, False, False
     while not (terminated or truncated):
         obs, reward, terminated, truncated, info = env.step(policy(obs))
