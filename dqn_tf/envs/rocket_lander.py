@@ -673,8 +673,8 @@ class RocketLander(gym.Env):
     def rocket_pixel_position(self) -> tuple[float, float]:
         """The rocket's centre of mass in the pixel coordinates of ``render()``'s frames.
 
-        For following the rocket in a close-up (``dqn_tf.display.close_up``): at full size the
-        rocket is a 3 x 39 pixel sliver in a 500 x 720 frame. Reach it through
+        For following the rocket in a close-up (``dqn_tf.envs.rocket_views.close_up``): at
+        full size the rocket is a 3 x 39 pixel sliver in a 500 x 720 frame. Reach it through
         ``env.unwrapped`` when the environment is wrapped.
 
         Returns:
