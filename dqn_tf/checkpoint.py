@@ -1,18 +1,10 @@
 """Exact resume: a run's whole state in one checkpoint file, written, checked and read back.
 
-The book's ``incremental`` restarts with trained weights but an empty memory (its NOTE calls
-this a cold restart). A checkpoint holds everything at an episode boundary: both networks, the
-optimizer, the replay memory, the agent's epsilon, counters and generator, the episode history
-and every other generator (Python's, numpy's, the games'). It is one ``.npz`` file (arrays and
-a JSON header) written to a temporary file renamed over the last one, so an interrupted save
-never damages the last good one.
-
-A checkpoint is data, possibly damaged or made by someone else: each header field's type and
-range, each array's declared shape and dtype (before its data is read, so no declared size is
-ever allocated) and each array's values are checked against the run's configuration, network
-and memory before anything changes. A refused checkpoint raises CheckpointError, one line
-naming the file, the field and what it allows, and leaves the run as it was.
-"""
+Where the book's ``incremental`` restarts with trained weights and an empty memory, a
+checkpoint holds everything at an episode boundary: networks, optimizer, replay memory, the
+agent's counters and every generator. It is data, possibly damaged or made by someone else:
+every field is checked against the run (array shapes before any data is read) before anything
+changes, and a refused checkpoint is one CheckpointError naming the file, field and rule."""
 
 from __future__ import annotations
 
@@ -49,9 +41,9 @@ class CheckpointError(ConfigError):
 def _variables(env: Environment) -> list[tuple[str, Any]]:
     """Every piece of TensorFlow state of the run, with stable names, in a fixed order."""
     agent, brain = env.agent, env.agent.brain
+    weights = {"model": brain.model.weights, "target": brain.target_model.weights}
     return [
-        *((f"model/{i}", w) for i, w in enumerate(brain.model.weights)),
-        *((f"target/{i}", w) for i, w in enumerate(brain.target_model.weights)),
+        *((f"{net}/{i}", w) for net, ws in weights.items() for i, w in enumerate(ws)),
         *((f"optimizer/{i}", w) for i, w in enumerate(brain.optimizer.variables)),
         ("brain/updates", brain.updates),
         *((f"memory/{name}", getattr(agent.memory, name)) for name in _MEMORY),
@@ -82,29 +74,25 @@ def _or_none(check: Callable[[Any], bool]) -> Callable[[Any], bool]:
 
 
 def _like(shape: Any) -> Callable[[Any], bool]:
-    """A check that a value is built like ``shape``: a list or dict of its length or keys,
-    each item built like its own; a function checks a value; any other value must equal it."""
+    return lambda v: _built_like(v, shape)
+
+
+def _built_like(v: Any, shape: Any) -> bool:
+    """``v`` is built like ``shape``: a dict with its keys or a list of its length, each item
+    built like its own; a function checks a value; any other value must equal it."""
     if callable(shape):
-        return shape
-    if type(shape) is list:
-        items = [_like(item) for item in shape]
-        return lambda v: type(v) is list and len(v) == len(items) and all(
-            check(item) for check, item in zip(items, v, strict=True)
-        )  # fmt: skip
+        return shape(v)
     if type(shape) is dict:
-        keyed = {key: _like(item) for key, item in shape.items()}
-        return lambda v: type(v) is dict and v.keys() == keyed.keys() and all(
-            keyed[key](item) for key, item in v.items()
-        )  # fmt: skip
-    return lambda v: type(v) is type(shape) and v == shape
+        if type(v) is not dict or v.keys() != shape.keys():
+            return False
+        v, shape = [v[key] for key in shape], list(shape.values())
+    if type(shape) is list:
+        return type(v) is list and len(v) == len(shape) and all(map(_built_like, v, shape))
+    return type(v) is type(shape) and v == shape
 
 
 def _at_most(most: int) -> Callable[[Any], bool]:
     return lambda v: _count(v, most)
-
-
-def _evaluation(v: Any) -> bool:  # [steps, mean return], then landings where the game has them
-    return _like([_count, _number])(v) or _like([_count, _number, _count])(v)
 
 
 # The generators' states. random.setstate would take any object as the cached gauss, and numpy
@@ -118,20 +106,20 @@ _PCG64 = _like({  # a game's np_random, gymnasium's PCG64: two 128-bit integers,
     "has_uint32": _at_most(1),
     "uinteger": _at_most(2**32 - 1),
 })  # fmt: skip
+_EVALUATIONS = (_like([_count, _number]), _like([_count, _number, _count]))  # landings if known
 _COUNT, _PCG64_STATE = "an integer >= 0", "a PCG64 state as bit_generator.state gives it"
 
 
 def _header_fields(env: Environment, header: dict[str, Any]) -> dict[str, tuple[Any, ...]]:
     """Each header field but format and config: the run's attribute it saves and restores as
-    it is (None: by hand), its check for this run and what it allows, in this order: later
-    checks rely on earlier ones (``header``: the one being checked)."""
+    it is (None: by hand; nS and nA equal the run's), its check for this run and what it
+    allows, in this order: later checks rely on earlier ones (``header``: the one checked)."""
     episodes = lambda: len(header["episode_rewards"])  # noqa: E731  (checked before its use)
     avg = env.reward_avg.maxlen
-    # fmt: off
     return {
         "seed": ("seed", _count, _COUNT),
-        "nS": (None, lambda v: _count(v) and v == env.nS, f"{env.nS}, this run's observation size"),
-        "nA": (None, lambda v: _count(v) and v == env.nA,
+        "nS": ("nS", lambda v: _count(v) and v == env.nS, f"{env.nS}, this run's observation size"),
+        "nA": ("nA", lambda v: _count(v) and v == env.nA,
                f"{env.nA}, this run's number of actions"),
         "episode_rewards": ("episode_rewards", lambda v: _list_of(_number, v),
                             "a list of finite numbers"),
@@ -149,41 +137,38 @@ def _header_fields(env: Environment, header: dict[str, Any]) -> dict[str, tuple[
         "numpy_random": (None, _NUMPY_RANDOM, "np.random.get_state(): ['MT19937', 624 integers, "
                          "0..624, 0 or 1, a float]"),
         "env_random": (None, _PCG64, _PCG64_STATE),
-        "evaluations": ("evaluations", lambda v: _list_of(_evaluation, v),
+        "evaluations": ("evaluations",
+                        lambda v: _list_of(lambda e: any(c(e) for c in _EVALUATIONS), v),
                         "a list of [steps, mean return] or [steps, mean return, landings]"),
         "best_eval": ("best_eval", _or_none(_number), "null or a finite number"),
         "next_eval_at": ("next_eval_at", _count, _COUNT),
         "next_eval_reset_seed": ("_next_eval_reset_seed", _or_none(_count), f"null or {_COUNT}"),
         "eval_env_random": (None, _or_none(_PCG64), f"null or {_PCG64_STATE}"),
-    }
-    # fmt: on
+    }  # fmt: skip
 
 
 def _added_later(env: Environment) -> dict[str, Any]:
     """Fields that joined format 1 later, as a run saved before them had them."""
-    return {"landed_episodes": [], "evaluations": [], "best_eval": None, "eval_env_random": None,
-            "next_eval_at": env.config.eval_every_steps,
-            "next_eval_reset_seed": env._next_eval_reset_seed}  # fmt: skip
+    later = {"landed_episodes": [], "evaluations": [], "best_eval": None, "eval_env_random": None}
+    return later | {"next_eval_at": env.config.eval_every_steps,
+                    "next_eval_reset_seed": env._next_eval_reset_seed}  # fmt: skip
 
 
-def _game_state(game: Any) -> dict[str, Any] | None:
+def _state_of(game: Any) -> dict[str, Any] | None:  # None: no such game (yet)
     return None if game is None else game.unwrapped.np_random.bit_generator.state
 
 
 def save_checkpoint(env: Environment, path: str | os.PathLike | None = None) -> Path:
-    """Write the run's full state to ``path`` (default ``<run_dir>/checkpoint.npz``),
-    atomically. Call it between episodes."""
+    """Write the run's state to ``path`` (default: the run folder's), between episodes."""
     path = Path(path) if path is not None else env.run_dir / CHECKPOINT_FILE
     version, internal, gauss = random.getstate()
     name, keys, position, has_gauss, cached = np.random.get_state()
     by_hand = {
-        "nS": env.nS,
-        "nA": env.nA,
         "reward_avg": list(env.reward_avg),
         "python_random": [version, list(internal), gauss],
         "numpy_random": [name, keys.tolist(), int(position), int(has_gauss), float(cached)],
-        "env_random": _game_state(env.env),
-        "eval_env_random": _game_state(env.eval_env),
+        "env_random": _state_of(env.env),
+        "eval_env_random": _state_of(env.eval_env),
     }
     header = {"format": FORMAT_VERSION, "config": env.config.to_dict()} | {
         field: by_hand[field] if attribute is None else getattr(env, attribute)
@@ -208,6 +193,10 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(f"{type(exc).__name__}: {exc}".split())
 
 
+def _refused(path: Path, why: str) -> CheckpointError:
+    return CheckpointError(f"checkpoint {path}{why}")  # why: " lacks ...", ": seed must ..."
+
+
 # What a damaged file raises while it is read: zip, .npy and JSON errors of every kind, an
 # encrypted member (RuntimeError), bad deflate data (zlib.error).
 _DAMAGED = (zipfile.BadZipFile, OSError, EOFError, ValueError, KeyError, NotImplementedError)
@@ -221,19 +210,17 @@ def _archive(path: Path, damaged: str) -> Iterator[zipfile.ZipFile]:
         with zipfile.ZipFile(path) as archive:
             yield archive
     except _DAMAGED as exc:
-        raise CheckpointError(
-            f"checkpoint {path} is {damaged} ({_one_line(exc)}); the run folder was left as it is"
-        ) from exc
+        why = f" is {damaged} ({_one_line(exc)}); the run folder was left as it is"
+        raise _refused(path, why) from exc
 
 
 def _declared(member: IO[bytes], name: str) -> tuple[tuple[int, ...], np.dtype]:
     """The shape and dtype a .npy member declares, from its header alone (no data read)."""
-    version = np.lib.format.read_magic(member)
+    npy = np.lib.format
+    version = npy.read_magic(member)
     if version not in ((1, 0), (2, 0)):
         raise ValueError(f"{name}: .npy version {version}")  # 3.0 only adds text field names
-    read = np.lib.format.read_array_header_1_0
-    if version == (2, 0):
-        read = np.lib.format.read_array_header_2_0
+    read = npy.read_array_header_1_0 if version == (1, 0) else npy.read_array_header_2_0
     shape, _fortran_order, dtype = read(member)
     if any(n < 0 for n in shape):
         raise ValueError(f"{name}: negative dimension in {shape}")
@@ -241,8 +228,8 @@ def _declared(member: IO[bytes], name: str) -> tuple[tuple[int, ...], np.dtype]:
 
 
 def _read_array(archive: zipfile.ZipFile, name: str, spec: tuple[Any, ...]) -> np.ndarray:
-    """A member's array, read only if it declares ``spec``, the shape and dtype checked
-    before: numpy allocates what the member declares, and the file may have changed since."""
+    """A member's array, read only if it declares ``spec`` (the shape and dtype checked
+    before): numpy allocates what a member declares, and the file may have changed since."""
     with archive.open(f"{name}.npy") as member:
         if _declared(member, name) != spec:
             raise ValueError(f"{name} changed while it was read")
@@ -251,8 +238,7 @@ def _read_array(archive: zipfile.ZipFile, name: str, spec: tuple[Any, ...]) -> n
 
 
 def _read_header(path: Path) -> tuple[dict[str, Any], dict[str, tuple[tuple[int, ...], Any]]]:
-    """The JSON header of a checkpoint and the shape and dtype each array declares, read
-    without loading any array's data."""
+    """The JSON header and each array's declared shape and dtype, no array's data read."""
     if not path.is_file():
         raise FileNotFoundError(f"no checkpoint at {path}")
     file_size = path.stat().st_size
@@ -267,20 +253,16 @@ def _read_header(path: Path) -> tuple[dict[str, Any], dict[str, tuple[tuple[int,
             # np.savez stores arrays as they are, so none is larger than the whole file; a
             # larger declared shape is a lie that reading would allocate memory for.
             if math.prod(shape) * dtype.itemsize > file_size:
-                raise ValueError(
-                    f"{name} declares shape {shape} of {dtype}, more than the whole file "
-                    f"({file_size} bytes)"
-                )
+                lie = f"{name} declares shape {shape} of {dtype}, more than the whole file"
+                raise ValueError(f"{lie} ({file_size} bytes)")
         try:
             header = json.loads(_read_array(archive, _HEADER, declared[_HEADER]).tobytes())
         except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep
             raise ValueError(f"{_HEADER} is not JSON: {exc}") from exc
     version = header.get("format") if isinstance(header, dict) else None
     if version != FORMAT_VERSION or type(version) is not int:
-        raise CheckpointError(
-            f"checkpoint {path} has format {_shown(version)}, this version reads format "
-            f"{FORMAT_VERSION}"
-        )
+        why = f" has format {_shown(version)}, this version reads format {FORMAT_VERSION}"
+        raise _refused(path, why)
     return header, declared
 
 
@@ -290,20 +272,15 @@ def _read_arrays(path: Path, specs: dict[str, tuple[Any, ...]]) -> dict[str, np.
 
 
 def read_checkpoint(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """The header and arrays of a checkpoint file, fully read into memory. Their contents are
-    not checked against a run: :func:`restore_checkpoint` does that.
-
-    Raises:
-        FileNotFoundError: no file at ``path``.
-        CheckpointError: the file is truncated, damaged or not a dqn_tf checkpoint, or one
-            of its arrays declares more data than the file holds.
-    """
+    """The header and arrays of a checkpoint file, read into memory but not checked against
+    a run (:func:`restore_checkpoint` does that). Raises FileNotFoundError for no file, and
+    CheckpointError for a damaged one or one whose arrays declare more than the file holds."""
     path = Path(path)
     header, declared = _read_header(path)
     return header, _read_arrays(path, {k: v for k, v in declared.items() if k != _HEADER})
 
 
-# --- checks against the run ---------------------------------------------------------------------
+# --- checks against the run, then the restore -------------------------------------------------
 
 
 def _checked_header(env: Environment, header: dict[str, Any], path: Path) -> dict[str, Any]:
@@ -312,73 +289,58 @@ def _checked_header(env: Environment, header: dict[str, Any], path: Path) -> dic
         # Through Config, so fields added since the checkpoint was written take defaults.
         saved = Config.from_dict(header["config"]).to_dict()
     except (KeyError, TypeError, ValueError) as exc:  # ConfigError is a ValueError
-        raise CheckpointError(
-            f"checkpoint {path} holds no valid configuration ({_one_line(exc)})"
-        ) from exc
+        raise _refused(path, f" holds no valid configuration ({_one_line(exc)})") from exc
     wanted = env.config.to_dict()
     if saved["env"] != wanted["env"]:
-        raise CheckpointError(
-            f"checkpoint {path} was made for env {saved['env']!r}, this run is {wanted['env']!r}"
-        )
+        raise _refused(path, f" was made for env {saved['env']!r}, this run is {wanted['env']!r}")
     if (header.get("nS"), header.get("nA"), saved["hidden"]) != (env.nS, env.nA, wanted["hidden"]):
-        raise CheckpointError(
-            f"checkpoint {path} holds a network for nS={_shown(header.get('nS'))} inputs, "
-            f"nA={_shown(header.get('nA'))} actions and hidden layers {saved['hidden']}; this "
-            f"run needs nS={env.nS}, nA={env.nA} and hidden layers {wanted['hidden']}"
+        raise _refused(
+            path,
+            f" holds a network for nS={_shown(header.get('nS'))} inputs, nA="
+            f"{_shown(header.get('nA'))} actions and hidden layers {saved['hidden']}; this run "
+            f"needs nS={env.nS}, nA={env.nA} and hidden layers {wanted['hidden']}",
         )
     differing = sorted(k for k in wanted if saved.get(k) != wanted[k])
     if differing:
         detail = ", ".join(f"{k}: {saved.get(k)!r} there, {wanted[k]!r} here" for k in differing)
-        raise CheckpointError(f"checkpoint {path} was made with another configuration ({detail})")
+        raise _refused(path, f" was made with another configuration ({detail})")
     complete = _added_later(env) | header
     fields = _header_fields(env, complete)
     missing = sorted(set(fields) - set(complete))
     if missing:
-        raise CheckpointError(f"checkpoint {path} lacks {missing}")
+        raise _refused(path, f" lacks {missing}")
     unknown = sorted(set(header) - set(fields) - {"format", "config"})
     if unknown:
-        raise CheckpointError(
-            f"checkpoint {path} holds fields this version does not know: {_shown(unknown)}"
-        )
+        raise _refused(path, f" holds fields this version does not know: {_shown(unknown)}")
     for name, (_, check, allowed) in fields.items():
         if not check(complete[name]):
-            raise CheckpointError(
-                f"checkpoint {path}: {name} must be {allowed} (got {_shown(complete[name])})"
-            )
+            raise _refused(path, f": {name} must be {allowed} (got {_shown(complete[name])})")
     return complete
 
 
-def _spec(var: Any) -> tuple[tuple[int, ...], np.dtype]:
-    """A variable's shape and numpy dtype (a tf.Variable has a tf.DType, a Keras one a name)."""
+def _spec(var: Any) -> tuple[tuple[int, ...], np.dtype]:  # a Keras variable's dtype: a name
     return tuple(var.shape), np.dtype(getattr(var.dtype, "as_numpy_dtype", var.dtype))
 
 
-def _check_declared(env: Environment, declared: dict[str, Any], path: Path) -> None:
-    """Every array the run holds, with exactly its shape and dtype, and no other: checked on
-    the declared headers, before any array's data is read. memory/demo joined format 1 later
-    (a checkpoint without it had no demonstrations)."""
-    expected = {name: _spec(var) for name, var in _variables(env)}
+def _checked_arrays(env: Environment, declared: dict[str, Any], path: Path) -> dict[str, Any]:
+    """The run's arrays, exactly its names, shapes and dtypes (as declared, before any data is
+    read), then their values: by the rule of their dtype, or their own where the run has one."""
+    named = _variables(env)
+    expected = {name: _spec(var) for name, var in named}
     unknown = sorted(set(declared) - set(expected) - {_HEADER})
     if unknown:
-        raise CheckpointError(
-            f"checkpoint {path} holds arrays this version does not know: {_shown(unknown)}"
-        )
+        raise _refused(path, f" holds arrays this version does not know: {_shown(unknown)}")
     for name, (shape, dtype) in expected.items():
-        if name not in declared and name != "memory/demo":
-            raise CheckpointError(f"checkpoint {path} lacks {name}")
+        if name not in declared and name != "memory/demo":  # it joined format 1 later
+            raise _refused(path, f" lacks {name}")
         if declared.get(name, (shape, dtype)) != (shape, dtype):
             got_shape, got_dtype = declared[name]
-            raise CheckpointError(
-                f"checkpoint {path}: {name} has shape {got_shape} and dtype {got_dtype}, this "
-                f"run needs shape {shape} and dtype {dtype}"
-            )
-
-
-def _check_values(env: Environment, arrays: dict[str, np.ndarray], path: Path) -> None:
-    """Each array's values: by the rule of its dtype, or by its own where the run has one."""
+            why = f": {name} has shape {got_shape} and dtype {got_dtype}, this run needs "
+            raise _refused(path, why + f"shape {shape} and dtype {dtype}")
+    arrays = _read_arrays(path, {name: declared[name] for name in expected if name in declared})
+    arrays.setdefault("memory/demo", np.zeros(*expected["memory/demo"]))  # older: no demos
     capacity, nA, lr = env.agent.memory.capacity, env.nA, env.config.learning_rate
     index = arrays["memory/index"]
-    # fmt: off
     rules: dict[str, tuple[Callable[[np.ndarray], Any], str]] = {
         "memory/actions": (lambda a: ((0 <= a) & (a < nA)).all(),
                            f"within 0..{nA - 1}, the run's actions"),
@@ -389,48 +351,32 @@ def _check_values(env: Environment, arrays: dict[str, np.ndarray], path: Path) -
                         f"0..{capacity} and equal to memory/index until it is {capacity}"),
         "agent/epsilon": (lambda a: 0 <= a <= 1, "within [0, 1]"),
         "agent/generator": (lambda a: True, "any"),  # any three int64 are a Philox state
-    }
-    # fmt: on
-    for name, var in _variables(env):
+    }  # fmt: skip
+    by_dtype = {"f": (lambda a: np.isfinite(a).all(), "finite (no NaN or inf)"),
+                "i": (lambda a: (a >= 0).all(), ">= 0"), "b": (lambda a: True, "any")}  # fmt: skip
+    for name, var in named:
         keras_path = getattr(var, "path", "")  # a Keras variable's name in its optimizer
         if keras_path.endswith("/learning_rate"):
             rules[name] = (lambda a: a == np.float32(lr), f"{lr}, the config's learning_rate")
         elif keras_path.endswith("_velocity"):  # Adam and RMSprop average squared gradients
             rules[name] = (lambda a: (a >= 0).all() and np.isfinite(a).all(), "finite and >= 0")
-    by_dtype = {
-        "f": (lambda a: np.isfinite(a).all(), "finite (no NaN or inf)"),
-        "i": (lambda a: (a >= 0).all(), ">= 0"),
-        "b": (lambda a: True, "any"),
-    }
     for name, a in arrays.items():
         check, allowed = rules.get(name, by_dtype[a.dtype.kind])
         if not check(a):
             got = f" (got {a.item()!r})" if a.ndim == 0 else ""
-            raise CheckpointError(f"checkpoint {path}: {name} must be {allowed}{got}")
-
-
-# --- restoring ----------------------------------------------------------------------------------
+            raise _refused(path, f": {name} must be {allowed}{got}")
+    return arrays
 
 
 def restore_checkpoint(env: Environment, path: str | os.PathLike | None = None) -> Path:
-    """Load a checkpoint into ``env`` (its agent, memory, counters, history and generators).
-
-    Everything is checked before anything is changed: a checkpoint made for another game,
-    network or configuration, or one that is damaged or holds a value the run cannot hold
-    (a wrong type, shape or dtype, a NaN weight, an epsilon outside [0, 1], a malformed
-    generator state...), raises CheckpointError naming the file, the field and what it
-    allows, and ``env`` is left as it was.
-    """
+    """Load a checkpoint into ``env`` (its agent, memory, counters, history and generators),
+    all checked first: one made for another game, network or configuration, damaged, or with
+    a value the run cannot hold raises CheckpointError and ``env`` is left as it was."""
     path = Path(path) if path is not None else env.run_dir / CHECKPOINT_FILE
     header, declared = _read_header(path)
     header = _checked_header(env, header, path)
-    _check_declared(env, declared, path)
-    named = _variables(env)
-    arrays = _read_arrays(path, {name: declared[name] for name, _ in named if name in declared})
-    for name, var in named:  # memory/demo, when the checkpoint is older than it
-        arrays.setdefault(name, np.zeros(*_spec(var)))
-    _check_values(env, arrays, path)
-    for name, var in named:
+    arrays = _checked_arrays(env, declared, path)
+    for name, var in _variables(env):
         var.assign(arrays[name])
     for field, (attribute, *_) in _header_fields(env, header).items():
         if attribute is not None:
@@ -448,8 +394,7 @@ def restore_checkpoint(env: Environment, path: str | os.PathLike | None = None) 
     return path
 
 
-def _generator(state: dict[str, Any]) -> np.random.Generator:
-    """A game's generator from its saved state (checked: always a PCG64)."""
+def _generator(state: dict[str, Any]) -> np.random.Generator:  # state: a PCG64's, checked
     rng = np.random.Generator(np.random.PCG64())
     rng.bit_generator.state = state
     return rng
