@@ -1,10 +1,7 @@
-"""The registry of demonstrators: the scripted policies a run may name in
-``Config.demonstrator``, registered by name as gymnasium registers its games.
-
-A run folder (config.json, a checkpoint) holds only the name, so reading one never imports a
-module it names: only code registered here, by this package or by the user's own code before
-training, is ever run.
-"""
+"""The registry of demonstrators: scripted policies a run names in ``Config.demonstrator``,
+registered by name as gymnasium registers its games. A run folder holds only the name, so
+reading one never imports a module it names: only code registered here, by this package or by
+the user's own code before training, is ever run."""
 
 from __future__ import annotations
 

@@ -82,7 +82,7 @@ class Config:
     loss: str = _field("mse", _one_of(LOSSES))  # "huber" in seed 000
     huber_delta: float = _field(1.0, _POSITIVE)  # the Huber loss threshold
     optimizer: str = _field("adam", _one_of(OPTIMIZERS))  # "rmsprop" in seed 000
-    learning_rate: float = _field(1e-4, _POSITIVE)
+    learning_rate: float = _field(1e-4, _POSITIVE)  # the optimizer's step size
     gamma: float = _field(0.99, _UNIT)  # reward discount factor
     batch_size: int = _field(32, _integer(1))  # transitions per update
     memory_size: int = _field(250_000, _integer(1))  # replay capacity; the oldest goes first
