@@ -1,15 +1,22 @@
-"""The registry of demonstrators: scripted policies a run names in ``Config.demonstrator``,
-registered by name as gymnasium registers its games. A run folder holds only the name, so
-reading one never imports a module it names: only code registered here, by this package or by
-the user's own code before training, is ever run."""
+"""Demonstrators: the scripted policies a run names in ``Config.demonstrator``, and their
+episodes stored in the replay memory before learning (DQfD; not in the seeds).
+
+They are registered by name, as gymnasium registers its games. A run folder holds only the
+name, so reading one never imports a module it names: only code registered here, by this
+package or by the user's own code before training, is ever run."""
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from dqn_tf.errors import ConfigError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from dqn_tf.environment import Environment
 
 DEMONSTRATORS: dict[str, str | Callable[[Any], int]] = {
     "rocket_heuristic": "dqn_tf.envs.rocket_heuristic:heuristic",
@@ -61,3 +68,52 @@ def load_demonstrator(name: str) -> Callable[[Any], int]:
     if not callable(policy):
         raise ConfigError(f"demonstrator {name!r} is not a function (got {type(policy).__name__})")
     return policy
+
+
+def demonstrate(env: Environment, log: bool) -> None:
+    """:func:`store_demonstrations`; Ctrl-C during it says that there is nothing to resume."""
+    try:
+        store_demonstrations(env, log)
+    except KeyboardInterrupt as exc:
+        # Nothing is trained yet and a checkpoint of half the demonstrations would resume
+        # into another run than the straight one: say so instead.
+        raise KeyboardInterrupt(
+            "interrupted while storing demonstrations, before any training: there is "
+            "nothing to resume; start the run again (without --resume)"
+        ) from exc
+
+
+def store_demonstrations(env: Environment, log: bool) -> None:
+    """Store ``demo_episodes`` episodes of the configured demonstrator in ``env``'s memory.
+
+    Only into an empty memory, so a resumed run (whose memory comes back from its
+    checkpoint) does not add them twice. The episodes are played in Python, one decision at
+    a time through the same (action-repeating) game as training; their game steps count as
+    pre-fill steps, not training steps.
+    """
+    config = env.config
+    policy = load_demonstrator(config.demonstrator)
+    decisions = landings = 0
+    for episode in range(config.demo_episodes):
+        s, _ = env.env.reset(seed=env._take_reset_seed())
+        steps = 0
+        info: dict[str, Any] = {}
+        done = False
+        episode_transitions: list[tuple[Any, ...]] = []
+        while not done and steps < config.max_episode_steps:
+            a = int(policy(s))
+            s_, r, terminated, truncated, info = env.env.step(a)
+            episode_transitions.append((s, a, r, s_, terminated))
+            steps += info.get("game_steps", 1)
+            s, done = s_, terminated or truncated
+        columns = zip(*episode_transitions, strict=True)
+        env.agent.memory.add_memories(*(np.array(column) for column in columns), demo=True)
+        decisions += len(episode_transitions)
+        env.prefill_steps += steps
+        landings += bool(info.get("landed"))
+        if log and ((episode + 1) % 100 == 0 or episode + 1 == config.demo_episodes):
+            print(
+                f"demonstrations: {episode + 1}/{config.demo_episodes} episodes of "
+                f"{config.demonstrator}, {decisions} transitions stored, {landings} landings",
+                flush=True,
+            )

@@ -10,7 +10,7 @@ load failed); the printed epsilon is the agent's (the book printed the argument)
 a run folder (:mod:`dqn_tf.run_folder`) with a checkpoint that resumes exactly.
 
 What is not the book's lives in modules named for their job: periodic evaluation
-(:mod:`dqn_tf.evaluation`), demonstrations (:mod:`dqn_tf.demonstrations`), signals
+(:mod:`dqn_tf.evaluation`), demonstrations (:mod:`dqn_tf.demonstrators`), signals
 (:mod:`dqn_tf.interrupts`), progress bars (:mod:`dqn_tf.progress`).
 """
 
@@ -29,7 +29,7 @@ from dqn_tf import evaluation, run_folder
 from dqn_tf.agent import Agent
 from dqn_tf.brain import Architecture
 from dqn_tf.checkpoint import save_checkpoint
-from dqn_tf.demonstrations import demonstrate
+from dqn_tf.demonstrators import demonstrate
 from dqn_tf.evaluation import EVAL_SEED_OFFSET, count_landings  # noqa: F401 (public here)
 from dqn_tf.files import save_together
 from dqn_tf.games import make_env
