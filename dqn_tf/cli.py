@@ -347,7 +347,6 @@ def cmd_sweep(args: argparse.Namespace) -> dict[str, Any]:
             max_concurrent=args.max_concurrent,
             num_cpus=args.num_cpus,
             address=args.address,
-            resume=args.resume,
             asha=args.asha,
             asha_grace=args.asha_grace,
             asha_reduction=args.asha_reduction,
@@ -500,8 +499,8 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument(
         "--resume",
         action="store_true",
-        help="continue a stopped sweep as it was asked (saved in its folder): finished "
-        "trials are kept, the others continue; only --steps/--episodes may change",
+        help="no longer needed: the same command, or --run-dir alone, continues a stopped "
+        "sweep as it was asked (saved in its folder); only --steps/--episodes may change",
     )
     sweep.add_argument(
         "--asha", action="store_true", help="stop trailing trials early (ASHA, on eval_mean)"

@@ -1,97 +1,54 @@
-"""Sweeps: one preset over a grid of settings and several seeds, trials run by Ray Tune.
+"""Sweeps: one preset trained over a grid of settings and several seeds, on Ray Tune.
 
     python -m dqn_tf sweep --preset fast --steps 20000 --seeds 0 1 2 \\
         --set learning_rate=0.00063,0.001 --run-dir runs/sweeps/lr
 
-Every trial is an ordinary run folder, ``<sweep>/<setting>/seed<S>/``, with the files
-``train`` writes (config.json, the final and best weights, history.json, checkpoint.npz,
-tensorboard/), trained exactly as ``python -m dqn_tf train`` trains the same preset, settings
-and seed; so ``evaluate``, ``replay`` and TensorBoard work on it unchanged. After training,
-each trial plays greedy episodes with its final and best weights, as ``evaluate --seed
-1000+S`` would, and the sweep writes ``results.csv`` and ``results.md`` (every trial, and
-mean, std, min and max across seeds per setting) and ``<setting>/curves.png`` (learning
-curves: seeds thin, their mean thick) into the sweep folder.
-
-Ray starts on this machine for the sweep and stops when it ends, unless ``address`` names a
-running cluster to join (then the sweep folder must be on storage that every node mounts at
-the same path). Each trial gets ``cpus_per_trial`` CPUs and sizes TensorFlow's thread pools
-to them, so trials side by side do not fight over cores.
-
-:func:`sweep` is the whole thing for notebooks and scripts; :func:`run_trial` trains and
-evaluates one trial in the calling process (it is what each Ray worker runs).
+Tune does the work: its grid search makes the trials (settings x seeds) and runs them side by
+side on a local Ray, or the cluster at ``address``, with ``cpus_per_trial`` CPUs each; its
+callbacks tell when one starts and ends; its ResultGrid's pandas DataFrame becomes
+``results.csv`` and ``results.md``. A trial (:func:`run_trial`) is a run folder
+``<sweep>/<setting>/seed<S>/``: ``train`` continued from its checkpoint to the budget, as
+``train --resume`` does, then ``evaluate --seed 1000+S`` of its final and best weights. So the
+same command run again continues a stopped sweep, and a finished trial returns at once.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import itertools
 import json
-import logging
-import math
 import os
 import re
-import shlex
-import signal
 import socket
 import sys
-import threading
 import time
-import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from dqn_tf import progress as run_progress
-from dqn_tf.display import trailing_mean
 from dqn_tf.files import atomic_path, write_json_atomic
 from dqn_tf.presets import PRESETS, Config, ConfigError, field_names, get_preset
+from dqn_tf.progress import bar as progress_bar
 from dqn_tf.progress import say
-from dqn_tf.run_folder import (
-    BEST_WEIGHTS_FILE,
-    CHECKPOINT_FILE,
-    CONFIG_FILE,
-    HISTORY_FILE,
-    WEIGHTS_FILE,
-    read_config,
-)
+from dqn_tf.run_folder import CONFIG_FILE, check_same_settings, read_config, read_history
 
-TRIAL_FILE = "trial.json"  # in each trial's run folder: status, budget, time, evaluations
-SWEEP_FILE = "sweep.json"  # in the sweep folder: what was asked, for the record
-RESULTS_CSV = "results.csv"
-RESULTS_MD = "results.md"
-CURVES_FILE = "curves.png"  # in each setting's folder
-TUNE_DIR = "tune"  # Ray Tune's own experiment state, inside the sweep folder
-# Greedy evaluations after training use seed 1000 + the trial's seed, as bench/solve.py and
-# the README do, so `python -m dqn_tf evaluate --seed 1000+S` gives the same figures.
-EVAL_SEED_BASE = 1000
-# Trials that need no more training: finished, or stopped for a reason that a rerun would
-# only repeat (a non-finite loss is deterministic; ASHA judged the trial already).
-DONE = ("finished", "diverged", "stopped_early")
-_LABEL_CHARS = re.compile(r"[^A-Za-z0-9._=,+-]")
+TRIAL_FILE, SWEEP_FILE = "trial.json", "sweep.json"  # a trial's last report; what the sweep is
+EVAL_SEED_BASE = 1000  # final greedy episodes: `evaluate --seed 1000+S`, as bench/solve.py
+DONE = ("finished", "diverged", "stopped_early")  # a rerun would only repeat these
+ASKED = {"preset": "fast", "env": None, "seeds": [0], "grid": {}, "eval_episodes": 100}
+ASKED["cpus_per_trial"] = 1.0  # the defaults of what a sweep is
+COLUMNS = ["status", "steps", "episodes", "minutes", "final_mean", "final_std", "best_mean"]
+COLUMNS += ["best_std", "best_at_steps", "final_landings", "best_landings"]
 
 
 class SweepError(RuntimeError):
-    """Ray could not start on this machine, or Ray Tune stopped the sweep: not a problem of
-    the sweep's arguments. The results so far are written before it is raised."""
+    """Ray did not start on this machine: not a fault of the sweep's arguments."""
 
 
 @dataclass(frozen=True)
 class Trial:
-    """One run of a sweep.
-
-    Attributes:
-        index: position in the sweep (settings in grid order, seeds within each setting).
-        label: the setting as text, e.g. ``"learning_rate=0.001"``; also its folder's name.
-        setting: the varied fields and their values for this trial.
-        seed: the run's seed.
-        config: the full configuration (preset, fixed overrides, the setting).
-        run_dir: the trial's run folder, ``<sweep>/<label>/seed<seed>``.
-    """
+    """One run: its place, setting as text and folder name (``"learning_rate=0.001"``), the
+    varied values, seed, whole configuration and run folder."""
 
     index: int
     label: str
@@ -101,1006 +58,307 @@ class Trial:
     run_dir: Path
 
 
-# --- what the user asks for ------------------------------------------------------------------
-
-
-def parse_value(text: str) -> Any:
-    """One value as the CLI's ``--set`` reads it: JSON when it parses, else the text."""
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return text
-
-
-def split_values(text: str) -> list[str]:
-    """Split ``V1,V2,...`` at the commas outside brackets and quotes, so list values such
-    as ``hidden=[64,64],[128,128]`` stay whole."""
-    parts, depth, quote, start = [], 0, "", 0
-    for i, char in enumerate(text):
-        if quote:
-            quote = "" if char == quote else quote
-        elif char in "\"'":
-            quote = char
-        elif char in "[{":
-            depth += 1
-        elif char in "]}":
-            depth -= 1
-        elif char == "," and depth == 0:
-            parts.append(text[start:i])
-            start = i + 1
-    parts.append(text[start:])
-    return [p.strip() for p in parts]
-
-
 def parse_set(pairs: Sequence[str]) -> dict[str, list[Any]]:
-    """The grid from the CLI's ``--set FIELD=V1,V2,...`` arguments.
+    """``--set FIELD=V1,V2,...`` as field -> values: the list as JSON when it is one
+    (``hidden=[64,64],[128]``), else each value as ``train --set`` reads it (``loss=mse,huber``)."""
+    from dqn_tf.cli import _parse_value
 
-    Args:
-        pairs: the ``--set`` arguments in order; a field with one value is a fixed override,
-            one with several values is varied (several varied fields make a grid).
-
-    Returns:
-        Field name -> its values, in the order given.
-
-    Raises:
-        ConfigError: a pair without ``=``, a field given twice or an empty value.
-    """
     grid: dict[str, list[Any]] = {}
     for pair in pairs:
-        if "=" not in pair:
-            raise ConfigError(f"--set takes FIELD=V1,V2,... (got {pair!r})")
-        name, text = (s.strip() for s in pair.split("=", 1))
-        if name in grid:
-            raise ConfigError(
-                f"--set {name} is given twice; give all its values in one --set {name}=V1,V2,..."
-            )
-        if not text:
-            raise ConfigError(f"--set {name}= has no values; give at least one ({name}=V1,V2,...)")
-        texts = split_values(text)
-        if "" in texts:
-            raise ConfigError(f"--set {name}={text} has an empty value between commas")
-        grid[name] = [parse_value(t) for t in texts]
+        name, sep, text = (s.strip() for s in pair.partition("="))
+        if not sep or name in grid:
+            raise ConfigError(f"--set takes FIELD=V1,V2,..., once per field (got {pair!r})")
+        try:
+            grid[name] = json.loads(f"[{text}]")
+        except ValueError:
+            grid[name] = [_parse_value(t.strip()) for t in text.split(",")]
     return grid
 
 
-def _label_value(value: Any) -> str:
-    if isinstance(value, list | tuple):
-        return "x".join(_label_value(v) for v in value)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return _LABEL_CHARS.sub("_", value)
-    return _LABEL_CHARS.sub("_", json.dumps(value))
+def _label_text(value: Any) -> str:
+    if isinstance(value, list):
+        return "x".join(map(_label_text, value))
+    return re.sub(r"[^A-Za-z0-9._=+-]", "_", value if isinstance(value, str) else json.dumps(value))
 
 
 def setting_label(setting: Mapping[str, Any], preset: str) -> str:
-    """A setting as text and folder name: ``"batch_size=64,learning_rate=0.001"``; the preset's
-    name when nothing is varied."""
-    if not setting:
-        return preset
-    return ",".join(f"{name}={_label_value(value)}" for name, value in setting.items())
-
-
-def _as_grid(grid: Mapping[str, Any] | None) -> dict[str, list[Any]]:
-    """Field -> list of values; a value that is not a list (or a list meant as one value,
-    such as ``hidden=[64, 64]`` given as ``(64, 64)``) is a fixed override."""
-    out: dict[str, list[Any]] = {}
-    for name, values in (grid or {}).items():
-        if isinstance(values, list):
-            out[name] = list(values)
-        else:
-            out[name] = [values]
-    return out
+    """``"batch_size=64,learning_rate=0.001"``; the preset's name when nothing is varied."""
+    return ",".join(f"{k}={_label_text(v)}" for k, v in setting.items()) or preset
 
 
 def fixed_overrides(grid: Mapping[str, Sequence[Any]]) -> dict[str, Any]:
-    """The fields of a grid given one value: overrides that every trial shares."""
+    """The fields given one value: overrides that every trial shares."""
     return {name: values[0] for name, values in grid.items() if len(values) == 1}
 
 
 def plan_trials(
-    preset: str,
-    env: str | None,
-    grid: Mapping[str, Any] | None,
-    seeds: Sequence[int],
-    sweep_dir: str | os.PathLike,
+    preset: str, env: str | None, grid: Mapping[str, list], seeds: Sequence[int], sweep_dir: Path
 ) -> list[Trial]:
-    """Every trial of a sweep, each configuration checked, before anything runs.
+    """Every trial, its configuration and game checked before anything runs (ConfigError
+    naming the field and value): settings in grid order, the first field slowest; seeds within."""
+    from dqn_tf.games import make_env
 
-    Args:
-        preset: one of :data:`~dqn_tf.presets.PRESETS`.
-        env: gymnasium id to play instead of the preset's (``--env``), or None.
-        grid: field -> list of values; one value (or a non-list) is a fixed override.
-        seeds: the seeds; each setting runs once per seed.
-        sweep_dir: the sweep folder; trials go to ``<sweep_dir>/<label>/seed<S>``.
+    def twice(values: Sequence[Any]) -> list[Any]:
+        return [v for i, v in enumerate(values) if v in values[:i]]
 
-    Returns:
-        The trials, settings in grid order (the first field varies slowest) and seeds within.
-
-    Raises:
-        ConfigError: unknown preset or field, a bad value for a field (the message names the
-            field, the value and what is allowed), an empty list of values, a value or seed
-            given twice, no seeds, or two settings that would share a folder.
-    """
     if preset not in PRESETS:
         raise ConfigError(f"preset must be one of {list(PRESETS)} (got {preset!r})")
-    seeds = list(seeds)
-    if not seeds:
-        raise ConfigError("give at least one seed (--seeds 0 1 2)")
-    for seed in seeds:
-        if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-            raise ConfigError(f"seeds must be integers >= 0 (got {seed!r})")
-        if seeds.count(seed) > 1:
-            raise ConfigError(f"seed {seed} is given twice in {seeds}; give each seed once")
-    values = _as_grid(grid)
-    allowed = field_names()
-    for name, options in values.items():
-        if name not in allowed:
-            raise ConfigError(f"unknown config field {name!r} in --set; allowed: {allowed}")
-        if not options:
-            raise ConfigError(f"{name} has an empty list of values; give at least one")
-        for i, value in enumerate(options):
-            if value in options[:i]:
-                raise ConfigError(f"{name}={value!r} is given twice; give each value once")
-    if env is not None and "env" in values:
-        raise ConfigError("give the game once: --env or --set env=..., not both")
-    fixed = fixed_overrides(values)
-    if env is not None:
-        fixed["env"] = env
-    varied = {name: options for name, options in values.items() if len(options) > 1}
-    sweep_dir = Path(sweep_dir)
+    if not seeds or any(not isinstance(s, int) or s < 0 for s in seeds) or twice(seeds):
+        raise ConfigError(f"give seeds, integers >= 0, each once (got {list(seeds)})")
+    for name, values in grid.items():
+        if name not in field_names():
+            raise ConfigError(f"unknown config field {name!r} in --set; allowed: {field_names()}")
+        if not values or twice(values):
+            raise ConfigError(f"--set {name}: give at least one value, each once (got {values})")
+    fixed = {**fixed_overrides(grid), **({"env": env} if env else {})}
+    varied = {name: values for name, values in grid.items() if len(values) > 1}
     trials: list[Trial] = []
-    folders: dict[str, dict[str, Any]] = {}
     for combo in itertools.product(*varied.values()):
         setting = dict(zip(varied, combo, strict=True))
         label = setting_label(setting, preset)
         try:
             config = get_preset(preset, **fixed, **setting)
-        except ConfigError as exc:
-            where = f" (setting {label})" if setting else ""
-            raise ConfigError(f"{exc}{where}") from exc
-        except (TypeError, ValueError) as exc:  # e.g. hidden=64: not a list of sizes
-            raise ConfigError(
-                f"bad value in {label if setting else fixed}: {exc}; see "
-                f"`python -m dqn_tf presets --json` for each field's type"
-            ) from exc
-        if label in folders:
-            raise ConfigError(
-                f"settings {folders[label]} and {setting} would share the folder {label!r}; "
-                f"write the values differently"
-            )
-        folders[label] = setting
+        except (TypeError, ValueError) as exc:  # ConfigError, or e.g. hidden=64 (not a list)
+            raise ConfigError(f"{exc} (in {label if setting else fixed})") from exc
+        game = make_env(config.env)  # a bad id is one line before Ray starts, as in `train`
+        try:
+            if config.eval_env:
+                from dqn_tf.evaluation import check_eval_env
+
+                check_eval_env(config, game)
+        finally:
+            game.close()
         for seed in seeds:
-            trials.append(
-                Trial(len(trials), label, setting, seed, config, sweep_dir / label / f"seed{seed}")
-            )
+            run_dir = sweep_dir / label / f"seed{seed}"
+            trials.append(Trial(len(trials), label, setting, seed, config, run_dir))
     return trials
 
 
-def check_games(trials: Sequence[Trial]) -> None:
-    """Make every game of the sweep once, so a bad id, or an ``eval_env`` whose spaces differ
-    from its training game's, is reported before Ray starts (a trial would fail on it).
-
-    Raises:
-        ConfigError: an unknown or renamed game, one without discrete actions, or an
-            ``eval_env`` with other observations or actions than the game it judges.
-    """
-    from dqn_tf.games import make_env
-
-    spaces = {}
-    for game in sorted({t.config.env for t in trials} | {t.config.eval_env for t in trials} - {""}):
-        env = make_env(game)
-        spaces[game] = (env.observation_space.shape, env.action_space)
-        env.close()
-    for t in trials:
-        if t.config.eval_env and spaces[t.config.eval_env] != spaces[t.config.env]:
-            raise ConfigError(
-                f"eval_env {t.config.eval_env!r} has observations and actions "
-                f"{spaces[t.config.eval_env]}; the training game {t.config.env!r} has "
-                f"{spaces[t.config.env]}"
-            )
-
-
-def check_address(address: str, timeout: float = 3.0) -> None:
-    """Refuse, quickly, a cluster address where nothing answers.
-
-    ``ray.init(address=...)`` retries for a long while before it gives up; a plain TCP
-    connection to the head's port answers at once or within ``timeout`` seconds.
-
-    Args:
-        address: ``HOST:PORT`` of a Ray head (``ray start --head`` listens on 6379), or
-            ``"auto"`` (the cluster started on this machine, found by Ray itself).
-        timeout: seconds to wait for the connection.
-
-    Raises:
-        ConfigError: a malformed address, or nothing listening there.
-    """
-    if address == "auto":
-        return
-    host, _, port_text = address.rpartition(":")
-    if not host or not port_text.isdigit():
-        raise ConfigError(f"--address must be HOST:PORT or auto (got {address!r})")
-    try:
-        socket.create_connection((host, int(port_text)), timeout=timeout).close()
-    except OSError as exc:
-        raise ConfigError(
-            f"no Ray cluster answers at {address} ({exc.strerror or exc}); start one there "
-            f"with `ray start --head --port={port_text}`, or leave out --address to run on "
-            f"this machine"
-        ) from exc
-
-
-# --- one trial -------------------------------------------------------------------------------
-
-
-def size_thread_pools(threads: int) -> None:
-    """Give TensorFlow ``threads`` threads for work inside an op and as many for running ops
-    side by side. Call it before TensorFlow runs its first op in the process (it cannot be
-    changed afterwards): two trials on two cores then use one core each.
-
-    Raises:
-        ConfigError: ``threads`` < 1.
-    """
-    if not isinstance(threads, int) or threads < 1:
-        raise ConfigError(f"threads must be an integer >= 1 (got {threads!r})")
-    from dqn_tf.quiet import tf
-
-    try:
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(threads)
-    except RuntimeError:
-        # TensorFlow already ran an op in this process (a worker Ray reused, or a notebook):
-        # its pools are fixed for the life of the process.
-        current = (
-            tf.config.threading.get_intra_op_parallelism_threads(),
-            tf.config.threading.get_inter_op_parallelism_threads(),
-        )
-        if current != (threads, threads):
-            warnings.warn(
-                f"TensorFlow already runs in this process with thread pools {current} "
-                f"(0: one per core); the trial keeps them instead of {threads}",
-                stacklevel=2,
-            )
-
-
-def _budget(spec: Mapping[str, Any]) -> dict[str, int]:
-    return {"steps": spec["steps"]} if spec.get("steps") else {"episodes": spec["episodes"]}
-
-
-def _read_json(path: Path) -> dict[str, Any] | None:
+def _read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
+    except (OSError, ValueError):
         return None
 
 
-def _left(env: Any, budget: Mapping[str, int]) -> int:
-    """What a trial still has to play of its budget, in its unit (steps or episodes)."""
-    if "steps" in budget:
-        return budget["steps"] - env.total_steps
-    return budget["episodes"] - len(env.episode_rewards)
+def _is_done(info: Any, budget: Mapping[str, int]) -> bool:
+    status = info.get("status") if isinstance(info, dict) else None
+    return status in DONE and (status != "finished" or info.get("budget") == budget)
 
 
-def _progress(env: Any) -> dict[str, Any]:
-    """How far a trial got: steps, episodes and the last 100 episodes' mean return."""
-    return {
-        "steps": env.total_steps,
-        "episodes": len(env.episode_rewards),
-        "avg100": float(np.mean(env.reward_avg)) if env.reward_avg else None,
-    }
+# --- one trial ---------------------------------------------------------------------------------
 
 
-def _evaluate(config: Config, seed: int, run_dir: Path, weights: Path, episodes: int) -> dict:
-    """``python -m dqn_tf evaluate --run-dir R --episodes N --seed 1000+S [--weights best]``,
-    in this process: a fresh environment per evaluation, as the command makes one."""
+def run_trial(config: Mapping[str, Any], report: Callable[[dict], None] | None = None) -> dict:
+    """One trial in this process (what each Ray worker runs): ``train`` of its run folder to
+    the budget, from its checkpoint when there is one, in pieces of ``report_every`` episodes
+    (each ends with the checkpoint that ``learn`` writes), then ``evaluate`` of its final and
+    best weights. ``config`` is Tune's: ``label``, ``seed`` and, under ``sweep``, what every
+    trial shares. ``report`` (``tune.report`` by default) gets the progress after each piece
+    but the last, then the summary, which is returned and kept in ``trial.json``."""
+    if report is None:
+        from ray.tune import report
+    s, label, seed = config["sweep"], config["label"], config["seed"]
+    budget, run_dir = s["budget"], Path(s["root"], label, f"seed{seed}")
+    if _is_done(summary := _read_json(run_dir / TRIAL_FILE), budget):
+        report(summary)  # finished before: nothing to train or evaluate
+        return summary
+    from dqn_tf.quiet import tf
+
+    try:  # float sums are grouped by thread: the same run needs the same pools
+        tf.config.threading.set_intra_op_parallelism_threads(s["threads"])
+        tf.config.threading.set_inter_op_parallelism_threads(s["threads"])
+    except RuntimeError:  # TensorFlow already ran in this process (a notebook): pools stay
+        pass
     from dqn_tf.environment import Environment
+    from dqn_tf.resume import left_to_play
 
-    # The game it is judged on: the run's eval_env when it has one (as `evaluate` does).
-    judged = config.replace(env=config.eval_env, eval_env="") if config.eval_env else config
-    env = Environment(config=judged, seed=EVAL_SEED_BASE + seed, run_dir=run_dir, summaries=False)
-    try:
-        result = env.evaluate(episodes=episodes, weights=weights)
-    finally:
-        env.close()
-    out = {"mean": result["mean"], "std": result["std"]}
-    if "landings" in result:
-        out["landings"] = result["landings"]
-    return out
-
-
-def run_trial(
-    spec: Mapping[str, Any], report: Callable[[dict[str, Any]], None] | None = None
-) -> dict[str, Any]:
-    """Train one trial in its run folder, then evaluate its final and best weights.
-
-    Training is ``train``'s: the same ``Environment``, configuration and seed, started at the
-    config's ``epsilon_start``, or resumed exactly from the folder's checkpoint when there is
-    one (as ``train --resume``), until the run has the budget in total. It runs in pieces of
-    ``report_every`` episodes (each ends with the checkpoint ``learn`` writes anyway), so the
-    episodes are the ones a single call plays, and a stopped trial loses at most one piece.
-
-    Args:
-        spec: ``preset``, ``changes`` (field -> value, ``env`` included), ``seed``,
-            ``run_dir``, ``steps`` or ``episodes`` (the other None), ``eval_episodes``,
-            ``report_every`` and ``threads`` (TensorFlow's pools; None leaves them).
-        report: called after each piece with progress (``steps``, ``episodes``,
-            ``avg100``, ``eval_mean`` once there is a periodic evaluation), and at the end
-            with ``summary`` too; Ray Tune's ``tune.report`` in a sweep.
-
-    Returns:
-        The trial's summary: what ``trial.json`` holds (status, budget, seed, setting, steps,
-        episodes, seconds of training, ``final`` and ``best`` evaluations, the step of the best
-        periodic evaluation) plus ``episode_rewards``, ``episode_lengths`` and
-        ``evaluations`` from the run's history.
-    """
-    if spec.get("threads"):
-        size_thread_pools(int(spec["threads"]))
-    from dqn_tf.environment import Environment
-
-    report = report or (lambda _metrics: None)
-    run_dir = Path(spec["run_dir"])
-    seed = int(spec["seed"])
-    config = get_preset(spec["preset"], **spec["changes"])
-    budget = _budget(spec)
-    base: dict[str, Any] = {
-        "budget": budget,
-        "seed": seed,
-        "preset": spec["preset"],
-        "setting": spec.get("setting", {}),
-        "eval_episodes": spec["eval_episodes"],
-        "eval_seed": EVAL_SEED_BASE + seed,
-        # Float sums are grouped by thread, so the same run needs the same pools:
-        # `TF_NUM_INTRAOP_THREADS=N TF_NUM_INTEROP_THREADS=N python -m dqn_tf train ...`.
-        "tf_threads": spec.get("threads"),
-    }
+    config = get_preset(s["preset"], **s["fixed"], **s["settings"][label])
     env = Environment(config=config, seed=seed, run_dir=run_dir)
-    epsilon: float | None = config.epsilon_start
-    seconds = 0.0
+    epsilon, seconds, status = config.epsilon_start, 0.0, "finished"
     if env.checkpoint_path.is_file():
-        env.resume()  # checks the checkpoint against this configuration first
-        epsilon = None  # keep the restored schedule, as `train --resume` does
-        # Training time of the earlier sessions, up to the last piece they saved.
-        seconds = float((_read_json(run_dir / TRIAL_FILE) or {}).get("seconds", 0.0))
-    status, message = "finished", ""
+        env.resume()  # checked against the configuration first
+        epsilon, seconds = None, summary["minutes"] * 60  # the schedule goes on, as in `train`
+    episodes, steps = budget.get("episodes"), budget.get("steps")
+
+    def figures(status: str) -> dict[str, Any]:
+        evaluation = env.evaluations[-1][1] if env.evaluations else None
+        return {"setting": label, "seed": seed, "budget": budget, "status": status,
+                "steps": env.total_steps, "episodes": len(env.episode_rewards),
+                "minutes": round(seconds / 60, 4), "eval_mean": evaluation}  # fmt: skip
+
     try:
-        while (left := _left(env, budget)) > 0:
-            if "steps" in budget:
-                pieces, steps_left = spec["report_every"], left
-            else:
-                pieces, steps_left = min(spec["report_every"], left), None
+        while (left := left_to_play(env, episodes, steps)) > 0:
             started = time.perf_counter()
-            env.learn(
-                epsilon=epsilon, episodes=pieces, steps=steps_left, log_every=0, progress=False
-            )
-            epsilon = None
-            seconds += time.perf_counter() - started
-            progress = _progress(env)
-            write_json_atomic(
-                run_dir / TRIAL_FILE,
-                {**base, "status": "running", "seconds": seconds, "steps": progress["steps"],
-                 "episodes": progress["episodes"]},
-            )  # fmt: skip
-            if env.evaluations:
-                progress["eval_mean"] = env.evaluations[-1][1]
-            # The last report is the one with the summary, after the evaluations: a
-            # scheduler that stops trials on reaching the budget must not cut them off first.
-            if _left(env, budget) > 0:
-                report(progress)
-    except FloatingPointError as exc:
-        # A setting that diverges is a result of the sweep, not a failure of it.
-        status, message = "diverged", str(exc)
+            piece = min(s["report_every"], left) if episodes else s["report_every"]
+            quiet = {"log_every": 0, "progress": False}
+            env.learn(epsilon=epsilon, episodes=piece, steps=steps and left, **quiet)
+            epsilon, seconds = None, seconds + time.perf_counter() - started
+            write_json_atomic(run_dir / TRIAL_FILE, figures("running"))
+            # The summary comes last: ASHA (on eval_mean) must not stop a trial at its budget.
+            if left_to_play(env, episodes, steps) > 0 and (env.evaluations or not s["asha"]):
+                report(figures("running"))
+    except FloatingPointError:  # a setting that diverges is a result, not a failure
+        status = "diverged"
     finally:
         env.close()
-
-    summary: dict[str, Any] = {
-        **base,
-        "status": status,
-        "message": message,
-        "steps": env.total_steps,
-        "episodes": len(env.episode_rewards),
-        "seconds": round(seconds, 3),
-        "final": None,
-        "best": None,
-        "best_at_steps": (max(env.evaluations, key=lambda e: e[1])[0] if env.evaluations else None),
-    }
-    if status == "finished":
-        for key, name in (("final", WEIGHTS_FILE), ("best", BEST_WEIGHTS_FILE)):
-            if (run_dir / name).is_file():
-                summary[key] = _evaluate(
-                    config, seed, run_dir, run_dir / name, spec["eval_episodes"]
-                )
+    best_at = max(env.evaluations, key=lambda e: e[1])[0] if env.evaluations else None
+    summary = {**figures(status), "best_at_steps": best_at}
+    for weights in ("final", "best") if status == "finished" else ():
+        if (env.best_weights_path if weights == "best" else env.weights_path).is_file():
+            found = _evaluate(run_dir, weights, EVAL_SEED_BASE + seed, s["eval_episodes"])
+            summary |= {
+                f"{weights}_{k}": found[k] for k in ("mean", "std", "landings") if k in found
+            }
     write_json_atomic(run_dir / TRIAL_FILE, summary)
-    full = {
-        **summary,
-        "episode_rewards": list(env.episode_rewards),
-        "episode_lengths": list(env.episode_lengths),
-        "evaluations": [list(e) for e in env.evaluations],
-    }
-    report({**_progress(env), "summary": full})
-    return full
-
-
-def _tune_trainable(config: dict[str, Any]) -> None:
-    """What each Ray Tune trial runs: :func:`run_trial` reporting to Tune."""
-    from ray import tune
-
-    run_trial(config["trial"], report=tune.report)
-
-
-def _tune_dirname(trial: Any) -> str:
-    # Tune's default names embed the whole config; the index is unique and short.
-    return f"trial{trial.config['trial']['index']:04d}"
-
-
-# --- results ---------------------------------------------------------------------------------
-
-
-def _trial_summary(trial: Trial) -> dict[str, Any] | None:
-    """A finished trial's summary from its run folder (trial.json and history.json)."""
-    summary = _read_json(trial.run_dir / TRIAL_FILE)
-    if summary is None:
-        return None
-    history = _read_json(trial.run_dir / HISTORY_FILE) or {}
-    summary["episode_rewards"] = history.get("episode_rewards", [])
-    summary["episode_lengths"] = history.get("episode_lengths", [])
-    summary["evaluations"] = history.get("evaluations", [])
+    report(summary)
     return summary
 
 
-def _row(trial: Trial, summary: Mapping[str, Any] | None, sweep_dir: Path) -> dict[str, Any]:
-    row: dict[str, Any] = {"setting": trial.label, **trial.setting, "seed": trial.seed}
-    summary = summary or {}
-    final, best = summary.get("final") or {}, summary.get("best") or {}
-    row.update(
-        {
-            "status": summary.get("status", "not run"),
-            "steps": summary.get("steps"),
-            "episodes": summary.get("episodes"),
-            "minutes": round(summary["seconds"] / 60, 2) if "seconds" in summary else None,
-            "final_mean": final.get("mean"),
-            "final_std": final.get("std"),
-            "best_mean": best.get("mean"),
-            "best_std": best.get("std"),
-            "best_at_steps": summary.get("best_at_steps"),
-        }
-    )
-    if "landings" in final or "landings" in best:
-        row["final_landings"] = final.get("landings")
-        row["best_landings"] = best.get("landings")
-    row["run_dir"] = str(trial.run_dir.relative_to(sweep_dir))
-    return row
+def _evaluate(run_dir: Path, weights: str, seed: int, episodes: int) -> dict[str, Any]:
+    """``python -m dqn_tf evaluate --run-dir R --episodes N --seed S --weights W``, here."""
+    from dqn_tf.cli import build_parser
+
+    args = ["evaluate", "--run-dir", str(run_dir), "--episodes", str(episodes), "--seed"]
+    args = build_parser().parse_args([*args, str(seed), "--weights", weights, "--no-progress"])
+    return args.func(args)
 
 
-def summarize(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Per setting, across its seeds: mean, std (sample, n-1), min and max of the final and
-    best greedy means, over the trials that finished."""
-    out = []
-    for label in dict.fromkeys(r["setting"] for r in rows):
-        done = [r for r in rows if r["setting"] == label and r["status"] == "finished"]
-        entry: dict[str, Any] = {
-            "setting": label,
-            "seeds": len([r for r in rows if r["setting"] == label]),
-            "finished": len(done),
-        }
-        for key in ("final_mean", "best_mean", "final_landings", "best_landings"):
-            values = [r[key] for r in done if r.get(key) is not None]
-            if not values:
-                continue
-            entry[key] = {
-                "mean": float(np.mean(values)),
-                "std": float(np.std(values, ddof=1)) if len(values) > 1 else None,
-                "min": float(np.min(values)),
-                "max": float(np.max(values)),
-            }
-        out.append(entry)
-    return out
+def _progress_callback(trials: Sequence[Trial], ended: dict[int, str], log: bool, bar: Any = None):
+    """A Tune callback: a line as each trial starts and ends, the bar moved by each that ends,
+    ``ended[index]`` its status (a scheduler's stop also in its folder, so a rerun keeps it)."""
+    from ray import tune
+
+    by_key = {(t.label, t.seed): t for t in trials}
+
+    def line(trial: Any, text: str, status: str | None = None) -> None:
+        t = by_key[trial.config["label"], trial.config["seed"]]
+        if status:
+            ended[t.index] = status
+            if status == "stopped_early":
+                info = _read_json(t.run_dir / TRIAL_FILE) or {}
+                write_json_atomic(t.run_dir / TRIAL_FILE, {**info, "status": status})
+            if bar is not None:
+                bar.update(1)
+        if log or status == "error":
+            say(f"[{t.index + 1}/{len(trials)}] {t.label} seed {t.seed}: {text}", bar)
+
+    class Progress(tune.Callback):
+        def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+            line(trial, "started")
+
+        def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+            result = trial.last_result or {}
+            status = result.get("status", "running").replace("running", "stopped_early")
+            means = [f", {k} {result[f'{k}_mean']:.1f}" for k in ("final", "best")
+                     if result.get(f"{k}_mean") is not None]  # fmt: skip
+            line(trial, f"{status}, {result.get('steps')} steps{''.join(means)}", status)
+
+        def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+            line(trial, f"failed, see {getattr(trial, 'error_file', '')}", "error")
+
+    return Progress()
 
 
-def _fmt(value: Any, digits: int = 1) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:.{digits}f}"
-    return str(value)
+# --- the results: Tune's DataFrame as tables ---------------------------------------------------
 
 
-def results_markdown(
-    rows: Sequence[Mapping[str, Any]],
-    summary: Sequence[Mapping[str, Any]],
-    eval_episodes: int,
-    header: str = "",
-    curves: Sequence[str] = (),
-) -> str:
-    """The trials table and the per-setting summary as Markdown."""
-    n = eval_episodes
-    landings = any("final_landings" in r for r in rows)
-    lines = [header] if header else []
-    lines += [
-        "## Trials",
-        "",
-        f"Greedy mean (std) over {n} episodes with evaluation seed 1000 + seed, on a copy of "
-        f"the game the agent never trained on; minutes are training time.",
-        "",
-        "| setting | seed | status | steps | episodes | minutes | final weights | "
-        "best weights (found at step) |"
-        + (" landings final / best |" if landings else "")
-        + " run folder |",
-        "|---|---|---|---|---|---|---|---|" + ("---|" if landings else "") + "---|",
-    ]
-    for r in rows:
-        final = (
-            f"{_fmt(r['final_mean'])} ({_fmt(r['final_std'])})"
-            if r["final_mean"] is not None
-            else ""
-        )
-        best = (
-            f"{_fmt(r['best_mean'])} ({_fmt(r['best_std'])}) ({_fmt(r['best_at_steps'])})"
-            if r["best_mean"] is not None
-            else ""
-        )
-        cells = [r["setting"], r["seed"], r["status"], r["steps"], r["episodes"], r["minutes"],
-                 final, best]  # fmt: skip
-        if landings:
-            cells.append(f"{_fmt(r.get('final_landings'))} / {_fmt(r.get('best_landings'))}")
-        cells.append(f"`{r['run_dir']}`")
-        lines.append("| " + " | ".join(_fmt(c) for c in cells) + " |")
-    lines += [
-        "",
-        "## Per setting, across seeds",
-        "",
-        "Mean, std (sample, n-1), min and max of the trials' greedy means, over the trials "
-        "that finished.",
-        "",
-        "| setting | finished / seeds | final weights: mean | std | min | max | "
-        "best weights: mean | std | min | max |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for s in summary:
-        cells = [s["setting"], f"{s['finished']} / {s['seeds']}"]
-        for key in ("final_mean", "best_mean"):
-            stats = s.get(key) or {}
-            cells += [_fmt(stats.get(k)) for k in ("mean", "std", "min", "max")]
-        lines.append("| " + " | ".join(cells) + " |")
-    if any(s.get("final_landings") for s in summary):
-        lines += ["", "| setting | landings, final weights: mean (min-max) | best weights |",
-                  "|---|---|---|"]  # fmt: skip
-        for s in summary:
-            parts = [
-                f"{_fmt(st['mean'])} ({_fmt(st['min'], 0)}-{_fmt(st['max'], 0)})" if st else ""
-                for st in (s.get("final_landings"), s.get("best_landings"))
-            ]
-            lines.append(f"| {s['setting']} | {parts[0]} | {parts[1]} |")
-    if curves:
-        lines += ["", "## Learning curves", ""]
-        lines += [f"![{Path(c).parent.name}](<{c}>)" for c in curves]
-    return "\n".join(lines) + "\n"
+def results_frame(trials: Sequence[Trial], reported: Any, ended: Mapping[int, str]) -> Any:
+    """One row per trial, in the sweep's order: setting, varied fields, seed, its status as Tune
+    ended it (else ``unfinished`` when it reported, ``not run``), its last report to Tune
+    (``reported``: ``ResultGrid.get_dataframe()``) and its run folder."""
+    import pandas as pd
+
+    last = {(r["setting"], r["seed"]): r for r in reported.to_dict("records") if "seed" in r}
+    rows = []
+    for t in trials:
+        got = last.get((t.label, t.seed), {})
+        row = {"setting": t.label, **t.setting, "seed": t.seed} | {c: got.get(c) for c in COLUMNS}
+        row["status"] = ended.get(t.index) or ("unfinished" if got else "not run")
+        rows.append({**row, "run_dir": f"{t.label}/seed{t.seed}"})
+    frame = pd.DataFrame(rows)
+    frame = frame.drop(columns=[c for c in COLUMNS[-2:] if frame[c].isna().all()])
+    integers = ["steps", "episodes", "best_at_steps", *COLUMNS[-2:]]
+    return frame.astype({c: "Int64" for c in integers if c in frame})
 
 
-def results_csv(rows: Sequence[Mapping[str, Any]]) -> str:
-    """Every trial as CSV, one column per key (varied fields included), empty for None."""
-    columns: list[str] = []
-    for r in rows:
-        columns += [k for k in r if k not in columns]
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    for r in rows:
-        writer.writerow(
-            {
-                k: ""
-                if r.get(k) is None
-                else json.dumps(v)
-                if isinstance(v := r.get(k), list)
-                else v
-                for k in columns
-            }  # fmt: skip
-        )
-    return out.getvalue()
+def summarize(frame: Any) -> Any:
+    """Per setting: its finished trials and seeds, and the mean, std (n-1), min and max across
+    the finished ones of the final and best greedy means (and landings)."""
+    stats = [c for c in frame if c in ("final_mean", "best_mean") or c.endswith("_landings")]
+    done = frame[frame["status"] == "finished"].astype(dict.fromkeys(stats, float))
+    table = done.groupby("setting", sort=False)[stats].agg(["mean", "std", "min", "max"])
+    table.columns = [" ".join(c) for c in table.columns]
+    by = frame.assign(finished=frame["status"] == "finished").groupby("setting", sort=False)
+    return by.agg(finished=("finished", "sum"), seeds=("seed", "size")).join(table).reset_index()
 
 
-def plot_curves(label: str, summaries: Sequence[Mapping[str, Any]], path: Path) -> Path:
-    """One PNG of a setting's learning curves: each seed's 100-episode training average (and
-    periodic evaluations, where the preset makes them) as thin lines against environment
-    steps, their mean across seeds thick. Drawn with matplotlib's Agg canvas, without pyplot,
-    so a notebook's backend is left alone."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
+def plot_curves(label: str, trials: Sequence[Trial], path: Path) -> Path | None:
+    """A setting's learning curves, a panel per seed (:func:`display.plot_learning_curve`),
+    drawn without pyplot (a notebook's backend is left alone); None before any episode."""
     from matplotlib.figure import Figure
 
-    with_evals = any(s.get("evaluations") for s in summaries)
-    fig = Figure(figsize=(11 if with_evals else 6.5, 4), dpi=100)
-    FigureCanvasAgg(fig)
-    axes = fig.subplots(1, 2 if with_evals else 1, squeeze=False)[0]
-    curves = []
-    for s in summaries:
-        rewards, lengths = s.get("episode_rewards") or [], s.get("episode_lengths") or []
-        if not rewards:
-            continue
-        x = np.cumsum(lengths[: len(rewards)])
-        y = trailing_mean(np.asarray(rewards, dtype=float), 100)  # the book's avg_score
-        axes[0].plot(x, y, lw=0.8, alpha=0.6, label=f"seed {s['seed']}")
-        curves.append((x, y))
-    _mean_line(axes[0], curves)
-    axes[0].set(xlabel="environment steps", ylabel="training return, mean of last 100 episodes",
-                title=label)  # fmt: skip
-    if with_evals:
-        evals = []
-        for s in summaries:
-            e = np.asarray(s.get("evaluations") or [], dtype=float)
-            if len(e):
-                axes[1].plot(e[:, 0], e[:, 1], lw=0.8, alpha=0.6, marker=".",
-                             label=f"seed {s['seed']}")  # fmt: skip
-                evals.append((e[:, 0], e[:, 1]))
-        _mean_line(axes[1], evals)
-        axes[1].set(xlabel="environment steps", ylabel="greedy mean return",
-                    title="periodic evaluations")  # fmt: skip
-    for ax in axes:
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from dqn_tf.display import plot_learning_curve
+
+    histories = [(t.seed, t.run_dir) for t in trials if t.label == label]
+    runs = [(seed, read_history(d)["episode_rewards"]) for seed, d in histories
+            if (d / "history.json").is_file()]  # fmt: skip
+    if not (runs := [(seed, rewards) for seed, rewards in runs if rewards]):
+        return None
+    fig = Figure(figsize=(4.5 * len(runs), 3.5), layout="tight")
+    for ax, (seed, rewards) in zip(fig.subplots(1, len(runs), squeeze=False)[0], runs):  # noqa: B905
+        plot_learning_curve(rewards, ax=ax, title=f"{label}, seed {seed}")
     with atomic_path(path, suffix=".png") as tmp:
         fig.savefig(tmp, format="png")
     return path
 
 
-def _mean_line(ax: Any, curves: Sequence[tuple[np.ndarray, np.ndarray]]) -> None:
-    """The seeds' mean, on the steps that every seed's curve covers."""
-    if len(curves) < 2:
-        return
-    lo, hi = max(c[0][0] for c in curves), min(c[0][-1] for c in curves)
-    if hi <= lo:
-        return
-    grid = np.linspace(lo, hi, 200)
-    mean = np.mean([np.interp(grid, x, y) for x, y in curves], axis=0)
-    ax.plot(grid, mean, lw=2.5, color="black", label=f"mean of {len(curves)} seeds")
+def write_results(sweep_dir: Path, trials: Sequence[Trial], frame: Any, header: str) -> dict:
+    """``results.csv`` (every trial), ``results.md`` (the trials, each setting across seeds,
+    the curves) and ``<setting>/curves.png``: their paths, and the tables as records."""
+    summary = summarize(frame)
+    labels = dict.fromkeys(t.label for t in trials)
+    curves = [
+        f"{k}/curves.png" for k in labels if plot_curves(k, trials, sweep_dir / k / "curves.png")
+    ]
+    figures = {c: 1 for c in [*frame, *summary] if c.endswith(("mean", "std", "min", "max"))}
+    shown = [
+        f.round(figures).astype(object).fillna("").to_string(index=False) for f in (frame, summary)
+    ]
+    markdown = f"{header}\n\n## Trials\n\n```\n{shown[0]}\n```\n\n## Per setting, across the "
+    markdown += f"seeds that finished (std: n-1)\n\n```\n{shown[1]}\n```\n"
+    markdown += "".join(f"\n![{Path(c).parent}](<{c}>)\n" for c in curves)
+    paths = {"results_csv": sweep_dir / "results.csv", "results_md": sweep_dir / "results.md"}
+    for path, text in zip(paths.values(), (frame.to_csv(index=False), markdown), strict=True):
+        with atomic_path(path) as tmp:
+            tmp.write_text(text)
+    tables = {"trials": frame, "summary": summary}
+    return {k: json.loads(f.to_json(orient="records")) for k, f in tables.items()} | {
+        "curves": [str(sweep_dir / c) for c in curves], "markdown": markdown,
+        **{k: str(v) for k, v in paths.items()}}  # fmt: skip
 
 
-def write_results(
-    sweep_dir: Path,
-    trials: Sequence[Trial],
-    summaries: Mapping[int, Mapping[str, Any]],
-    eval_episodes: int,
-    header: str = "",
-) -> dict[str, Any]:
-    """Write ``results.csv``, ``results.md`` and one ``curves.png`` per setting.
-
-    Args:
-        sweep_dir: the sweep folder.
-        trials: every trial of the sweep.
-        summaries: trial index -> its summary (:func:`run_trial`'s return value); trials
-            without one are listed as not run.
-        eval_episodes: greedy episodes per evaluation (for the tables' headings).
-        header: Markdown placed above the tables (the command, the preset, the budget).
-
-    Returns:
-        ``trials`` (the rows), ``summary`` (per setting), and the paths written.
-    """
-    rows = [_row(t, summaries.get(t.index), sweep_dir) for t in trials]
-    summary = summarize(rows)
-    curves = []
-    for label in dict.fromkeys(t.label for t in trials):
-        done = [summaries[t.index] for t in trials if t.label == label and t.index in summaries]
-        if any(s.get("episode_rewards") for s in done):
-            path = plot_curves(label, done, sweep_dir / label / CURVES_FILE)
-            curves.append(str(path.relative_to(sweep_dir)))
-    with atomic_path(sweep_dir / RESULTS_CSV) as tmp:
-        tmp.write_text(results_csv(rows))
-    with atomic_path(sweep_dir / RESULTS_MD) as tmp:
-        tmp.write_text(results_markdown(rows, summary, eval_episodes, header, curves))
-    return {
-        "trials": rows,
-        "summary": summary,
-        "results_csv": str(sweep_dir / RESULTS_CSV),
-        "results_md": str(sweep_dir / RESULTS_MD),
-        "curves": [str(sweep_dir / c) for c in curves],
-    }
+# --- the sweep ---------------------------------------------------------------------------------
 
 
-# What a sweep is, as saved in sweep.json; None in `asked` means "not given".
-SWEEP_DEFAULTS: dict[str, Any] = {
-    "preset": "fast", "env": None, "seeds": [0], "grid": {}, "eval_episodes": 100,
-    "cpus_per_trial": 1.0,
-}  # fmt: skip
-_OPTION = {"preset": "--preset", "env": "--env", "seeds": "--seeds", "grid": "--set",
-           "eval_episodes": "--eval-episodes", "cpus_per_trial": "--cpus-per-trial"}  # fmt: skip
-
-
-def _asked(
-    preset: str | None,
-    env: str | None,
-    seeds: Sequence[int] | None,
-    grid: Mapping[str, Any] | None,
-    eval_episodes: int | None,
-    cpus_per_trial: float | None,
-) -> dict[str, Any]:
-    """The arguments that say what a sweep is, as JSON would store them (None: not given)."""
-    return {
-        "preset": preset,
-        "env": env,
-        "seeds": None if seeds is None else json.loads(json.dumps(list(seeds))),
-        "grid": None if grid is None else json.loads(json.dumps(_as_grid(grid))),
-        "eval_episodes": eval_episodes,
-        "cpus_per_trial": cpus_per_trial,
-    }
-
-
-def read_sweep(sweep_dir: str | os.PathLike) -> dict[str, Any] | None:
-    """The sweep folder's ``sweep.json`` (what the sweep is), or None when there is none.
-
-    Raises:
-        ConfigError: the file is there but damaged (not JSON, or a field missing or of the
-            wrong type), naming the file.
-    """
-    path = Path(sweep_dir) / SWEEP_FILE
-    if not path.is_file():
-        return None
-    try:
-        saved = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"{path} is damaged ({exc}); move it away to start afresh") from exc
-    kinds = {"command": str, "preset": str, "env": (str, type(None)), "budget": dict,
-             "seeds": list, "grid": dict, "eval_episodes": int,
-             "cpus_per_trial": (int, float)}  # fmt: skip
-    if not isinstance(saved, dict):
-        raise ConfigError(f"{path} is damaged (not a JSON object); move it away to start afresh")
-    saved.setdefault("cpus_per_trial", SWEEP_DEFAULTS["cpus_per_trial"])  # older sweeps
-    for name, kind in kinds.items():
-        if not isinstance(saved.get(name), kind):
-            raise ConfigError(
-                f"{path} is damaged ({name}: {saved.get(name)!r}); move it away to start afresh"
-            )
-    budget = saved["budget"]
-    if (
-        len(budget) != 1
-        or not set(budget) <= {"steps", "episodes"}
-        or not all(
-            isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in budget.values()
-        )
-    ):
-        raise ConfigError(f"{path} is damaged (budget: {budget!r}); move it away to start afresh")
-    return saved
-
-
-def _with_saved(asked: Mapping[str, Any], saved: Mapping[str, Any]) -> dict[str, Any]:
-    """What a resumed sweep runs: the saved sweep, after checking that nothing given
-    disagrees with it.
-
-    Raises:
-        ConfigError: naming each argument that differs from the saved sweep.
-    """
-    differing = [
-        f"{_OPTION[name]}: {saved[name]!r} in the sweep folder, {value!r} here"
-        for name, value in asked.items()
-        if value is not None and value != saved[name]
-        and not (name == "cpus_per_trial" and float(value) == float(saved[name]))
-    ]  # fmt: skip
+def _settle(sweep_dir: Path, given: dict[str, Any], budget: dict[str, int]) -> tuple[dict, dict]:
+    """The sweep and its budget: what is given, the rest from the folder's sweep.json (else the
+    defaults); what disagrees with the folder's sweep is refused, naming it. Only the budget
+    may change (a larger one continues every trial to it)."""
+    path = sweep_dir / SWEEP_FILE
+    saved = _read_json(path) if path.is_file() else {}
+    if not isinstance(saved, dict) or saved and not {*ASKED, "budget"} <= set(saved):
+        raise ConfigError(f"{path} is damaged ({str(saved)[:60]}); move it away to start afresh")
+    option = {k: "--" + k.replace("grid", "set").replace("_", "-") for k in ASKED}
+    differing = [f"{option[k]}: {saved[k]!r} in the sweep folder, {v!r} here"
+                 for k, v in given.items() if saved and v is not None and v != saved[k]]  # fmt: skip
     if differing:
-        raise ConfigError(
-            f"--resume continues the sweep as it was asked ({saved['command']}); leave out or "
-            f"correct: {'; '.join(differing)}. Only --steps/--episodes may change"
-        )
-    return {name: saved[name] for name in asked}
-
-
-# --- the sweep -------------------------------------------------------------------------------
-
-
-def sweep_command(
-    preset: str,
-    env: str | None,
-    budget: Mapping[str, int],
-    seeds: Sequence[int],
-    grid: Mapping[str, Sequence[Any]],
-    run_dir: str | os.PathLike,
-    eval_episodes: int,
-    cpus_per_trial: float = 1.0,
-) -> str:
-    """The ``python -m dqn_tf sweep`` command line that asks for this sweep (with the CPUs
-    per trial when not 1: they size TensorFlow's pools, which decide the runs' float sums)."""
-    parts = ["python", "-m", "dqn_tf", "sweep", "--preset", preset]
-    if env:
-        parts += ["--env", env]
-    (kind, amount), = budget.items()  # fmt: skip
-    parts += [f"--{kind}", str(amount), "--seeds", *map(str, seeds)]
-    for name, values in grid.items():
-        text = ",".join(v if isinstance(v, str) else json.dumps(v, separators=(",", ":"))
-                        for v in values)  # fmt: skip
-        parts += ["--set", f"{name}={text}"]
-    parts += ["--run-dir", str(run_dir), "--eval-episodes", str(eval_episodes)]
-    if float(cpus_per_trial) != 1.0:
-        parts += ["--cpus-per-trial", f"{cpus_per_trial:g}"]
-    return " ".join(shlex.quote(p) for p in parts)
-
-
-def _plan_state(trial: Trial, budget: Mapping[str, int], resume: bool) -> str:
-    """``"done"``, ``"resume"`` or ``"new"`` for a trial's run folder, after checking that a
-    folder already there belongs to this trial.
-
-    Raises:
-        ConfigError: the folder holds a run of another configuration or seed; or, without
-            ``resume``, any run at all.
-    """
-    folder = trial.run_dir
-    if (folder / CONFIG_FILE).is_file():
-        config, seed = read_config(folder)  # a damaged file is one clear line
-        wanted, there = trial.config.to_dict(), config.to_dict()
-        differing = [f"{k}: {there[k]!r} there, {wanted[k]!r} here" for k in wanted
-                     if wanted[k] != there[k]]  # fmt: skip
-        if seed != trial.seed:
-            differing.append(f"seed: {seed} there, {trial.seed} here")
-        if differing:
-            raise ConfigError(
-                f"run folder {folder} holds a run of another configuration "
-                f"({'; '.join(differing)}); choose another --run-dir"
-            )
-    has_run = any((folder / f).is_file() for f in (CHECKPOINT_FILE, TRIAL_FILE, HISTORY_FILE))
-    if not has_run:
-        return "new"
-    if not resume:
-        raise ConfigError(
-            f"run folder {folder} already holds a run; continue the sweep with --resume or "
-            f"choose another --run-dir"
-        )
-    info = _read_json(folder / TRIAL_FILE) or {}
-    if info.get("status") in ("diverged", "stopped_early") or (
-        info.get("status") == "finished" and info.get("budget") == dict(budget)
-    ):
-        return "done"
-    if not (folder / CHECKPOINT_FILE).is_file():
-        return "new"  # stopped before its first checkpoint: nothing to continue from
-    return "resume"
-
-
-@contextmanager
-def _environ(**values: str) -> Iterator[None]:
-    """Set environment variables for a block and put the old values back after it."""
-    old = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
-def _start_local_ray(num_cpus: int | None, quiet: dict[str, Any], attempts: int = 2) -> None:
-    """``ray.init`` of a Ray of this process's own, tried twice: Ray gives its processes a
-    fixed 30 s to start, which a machine whose CPUs are all busy can run out (a second try
-    finds Python's modules in the page cache).
-
-    Raises:
-        SweepError: Ray did not start.
-    """
-    import ray
-
-    for attempt in range(1, attempts + 1):
-        try:
-            # "local": a Ray of its own, even when RAY_ADDRESS or a `ray start` on this
-            # machine (/tmp/ray/ray_current_cluster, stale or not) names another.
-            ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, **quiet)
-            return
-        except Exception as exc:  # Ray raises a bare Exception on its start-up time-out
-            ray.shutdown()  # whatever part of it did start
-            if attempt == attempts:
-                raise SweepError(
-                    f"could not start Ray on this machine: {exc} (tried {attempts} times; Ray "
-                    f"gives its processes 30 s to start, which can run out on a machine whose "
-                    f"CPUs are all busy: try again when fewer processes compete for them)"
-                ) from exc
-            print(f"Ray did not start ({exc}); trying once more", file=sys.stderr, flush=True)
-
-
-@contextmanager
-def ray_session(address: str | None, num_cpus: int | None) -> Iterator[dict[str, float]]:
-    """Ray for the length of a block: started on this machine (no dashboard, ``num_cpus``
-    CPUs) and shut down after, or joined at ``address`` and left running. A Ray already
-    initialised in this process (a notebook's) is used as it is and left running.
-
-    Yields:
-        The most CPUs any one node offers, under ``"node_cpus"``.
-
-    Raises:
-        ConfigError: nothing answers at ``address`` or Ray refuses to connect.
-        SweepError: Ray did not start on this machine.
-    """
-    import ray
-
-    started = joined = False
-    if not ray.is_initialized():
-        quiet = {"log_to_driver": False, "logging_level": logging.WARNING}
-        if address:
-            try:
-                ray.init(address=address, **quiet)
-            except Exception as exc:  # ConnectionError, RuntimeError, ...
-                raise ConfigError(
-                    f"could not join the Ray cluster at {address}: {exc} (a cluster with token "
-                    f"authentication needs RAY_AUTH_MODE=token here and its token, in "
-                    f"RAY_AUTH_TOKEN or ~/.ray/auth_token, as on its nodes)"
-                ) from exc
-        else:
-            _start_local_ray(num_cpus, quiet)
-        started, joined = not address, bool(address)
-    try:
-        nodes = [n for n in ray.nodes() if n.get("Alive")]
-        yield {"node_cpus": max((n["Resources"].get("CPU", 0.0) for n in nodes), default=0.0)}
-    finally:
-        if started or joined:
-            ray.shutdown()  # a joined cluster keeps running; this only disconnects from it
-
-
-@contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM ends the sweep like Ctrl-C (Ray shut down, results so far written)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(_signum: int, _frame: object) -> None:
-        raise KeyboardInterrupt("SIGTERM")
-
-    previous = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-def _progress_callback(
-    trials: Sequence[Trial], found: dict[int, dict[str, Any]], log: bool, bar: Any = None
-):
-    """A Tune callback that keeps each trial's last result, prints a line per trial and moves
-    the bar (if any) by each trial that ends."""
-    from ray import tune
-
-    total = len(trials)
-
-    class Progress(tune.Callback):
-        def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-            t = trials_by_index[trial.config["trial"]["index"]]
-            if log:
-                say(f"[{t.index + 1}/{total}] started {t.label} seed {t.seed}", bar)
-
-        def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-            t = trials_by_index[trial.config["trial"]["index"]]
-            result = trial.last_result or {}
-            summary = result.get("summary")
-            if summary is None:  # stopped by the scheduler before the end
-                summary = {
-                    "status": "stopped_early",
-                    "steps": result.get("steps"),
-                    "episodes": result.get("episodes"),
-                }
-            found[t.index] = summary
-            if log:
-                say(f"[{t.index + 1}/{total}] {_trial_line(t, summary)}", bar)
-            if bar is not None:
-                bar.update(1)
-
-        def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-            t = trials_by_index[trial.config["trial"]["index"]]
-            error = getattr(trial, "error_file", None) or ""
-            found[t.index] = {"status": "error", "message": f"see {error}"}
-            say(f"[{t.index + 1}/{total}] {t.label} seed {t.seed}: failed, {error}", bar)
-            if bar is not None:
-                bar.update(1)
-
-    trials_by_index = {t.index: t for t in trials}
-    return Progress()
-
-
-def _trial_line(t: Trial, summary: Mapping[str, Any]) -> str:
-    text = f"{t.label} seed {t.seed}: {summary.get('status')}, {summary.get('steps')} steps"
-    if "seconds" in summary:
-        text += f", {summary['seconds'] / 60:.1f} min"
-    for key in ("final", "best"):
-        if summary.get(key):
-            text += f", {key} {summary[key]['mean']:.1f}"
-            if "landings" in summary[key]:
-                text += f" ({summary[key]['landings']} landings)"
-    return text
+        raise ConfigError(f"{sweep_dir} holds another sweep: leave out or correct "
+                          f"{'; '.join(differing)} (only --steps/--episodes may change)")  # fmt: skip
+    if len(budget) != 1 and not saved:
+        raise ConfigError("give a budget per trial: --steps or --episodes (one of them)")
+    asked = {k: saved.get(k, ASKED[k]) if v is None else v for k, v in given.items()}
+    return asked, budget if len(budget) == 1 else saved["budget"]
 
 
 def sweep(
@@ -1117,7 +375,6 @@ def sweep(
     max_concurrent: int | None = None,
     num_cpus: int | None = None,
     address: str | None = None,
-    resume: bool = False,
     asha: bool = False,
     asha_grace: int | None = None,
     asha_reduction: int = 2,
@@ -1125,344 +382,114 @@ def sweep(
     log: bool = True,
     progress: bool | None = None,
 ) -> dict[str, Any]:
-    """Train a preset over a grid of settings and seeds with Ray Tune; write the results.
+    """Train ``preset`` over ``grid`` (field -> values; one value, or a non-list, is a fixed
+    override) x ``seeds`` on Ray Tune, ``steps`` or ``episodes`` per trial, then play
+    ``eval_episodes`` greedy episodes with each trial's final and best weights; write the
+    results into the sweep folder ``run_dir`` and return them: ``trials``, ``summary`` (per
+    setting), the files, ``ran``, ``skipped`` (finished before) and ``seconds``.
 
-    What the sweep is (preset, game, seeds, grid, evaluation episodes, CPUs per trial) is
-    saved in the sweep folder's ``sweep.json`` before any trial starts. ``resume`` continues
-    with it: those arguments may be left out, and one that disagrees is refused naming it;
-    only the budget may change (a bigger one continues every trial to it).
-
-    Args:
-        preset: one of :data:`~dqn_tf.presets.PRESETS` (default ``"fast"``).
-        run_dir: the sweep folder; trial ``i`` trains in ``<run_dir>/<setting>/seed<S>``.
-        steps: environment steps per trial (give this or ``episodes``; on resume, the
-            saved budget when neither is given).
-        episodes: episodes per trial.
-        seeds: each setting runs once per seed (default ``[0]``).
-        grid: field -> list of values (a grid when several fields have several values); a
-            single value or a non-list is a fixed override, e.g. ``{"learning_rate": [6.3e-4,
-            1e-3], "memory_size": 5000}``.
-        env: gymnasium id to play instead of the preset's.
-        eval_episodes: greedy episodes per evaluation of the final and best weights
-            (default 100).
-        cpus_per_trial: CPUs Ray reserves for each trial; TensorFlow gets that many threads
-            (default 1).
-        max_concurrent: at most this many trials at once (default: as many as the CPUs
-            allow).
-        num_cpus: CPUs of the Ray started on this machine (default: all); not with
-            ``address``.
-        address: ``HOST:PORT`` of a running Ray cluster to use (``ray start --head``), or
-            None to start Ray on this machine for the sweep and stop it after.
-        resume: continue a stopped sweep: finished trials are kept, unfinished ones continue
-            from their checkpoints, trials not started yet start.
-        asha: stop the trials whose periodic evaluation (``eval_every_steps``) trails, with
-            Ray Tune's ASHA scheduler; off by default.
-        asha_grace: steps (or episodes) every trial runs before ASHA may stop it (default:
-            a quarter of the budget).
-        asha_reduction: ASHA keeps about 1 in this many trials at each rung.
-        report_every: episodes between progress reports to Tune (and checkpoints).
-        log: print a line per trial and where the results are.
-        progress: a bar of the trials done (True/False); None shows one in a terminal or a
-            notebook (:mod:`dqn_tf.progress`); never without ``log``.
-
-    Returns:
-        ``run_dir``, ``trials`` (one row per trial: setting, seed, status, steps, episodes,
-        minutes, final and best greedy mean and std, landings where the game reports them,
-        run folder), ``summary`` (per setting across seeds), ``results_csv``, ``results_md``,
-        ``curves``, ``ran`` and ``skipped`` (trials run now and finished before), ``seconds``
-        (wall time) and ``command``.
-
-    Raises:
-        ConfigError: any bad argument, before Ray starts or anything is written.
-        KeyboardInterrupt: Ctrl-C or SIGTERM; Ray is shut down, the results so far written,
-            and ``resume=True`` continues.
-    """
-    started = time.perf_counter()
-    sweep_dir = Path(run_dir).resolve()  # Ray's workers start in folders of their own
-    asked = _asked(preset, env, seeds, grid, eval_episodes, cpus_per_trial)
-    saved = read_sweep(sweep_dir)
-    if saved is not None and not resume:
-        raise ConfigError(
-            f"{sweep_dir} already holds a sweep ({saved['command']}); continue it with "
-            f"--resume or choose another --run-dir"
-        )
-    if resume and saved is not None:
-        asked = _with_saved(asked, saved)
-        if steps is None and episodes is None:
-            steps, episodes = saved["budget"].get("steps"), saved["budget"].get("episodes")
-    asked = {k: SWEEP_DEFAULTS[k] if v is None else v for k, v in asked.items()}
-    preset, env, seeds = asked["preset"], asked["env"], asked["seeds"]
-    grid, eval_episodes = asked["grid"], asked["eval_episodes"]
-    cpus_per_trial = asked["cpus_per_trial"]
-    if (steps is None) == (episodes is None):
-        raise ConfigError("give a budget per trial: --steps or --episodes (one of them)")
-    for name, value in (("steps", steps), ("episodes", episodes)):
-        if value is not None and (not isinstance(value, int) or value < 1):
-            raise ConfigError(f"--{name} must be an integer >= 1 (got {value!r})")
-    _check_count("eval-episodes", eval_episodes)
-    _check_count("report-every", report_every)
-    if max_concurrent is not None:
-        _check_count("max-concurrent", max_concurrent)
-    if num_cpus is not None:
-        _check_count("num-cpus", num_cpus)
-    if not isinstance(cpus_per_trial, int | float) or not cpus_per_trial > 0:
-        raise ConfigError(f"--cpus-per-trial must be a number > 0 (got {cpus_per_trial!r})")
+    Called again on the folder, the sweep continues: what is left out is the folder's, what
+    disagrees is refused (ConfigError, before Ray starts). Ray starts here (``num_cpus``) and
+    stops after, or joins ``address`` (``HOST:PORT``). A trial has ``cpus_per_trial`` CPUs
+    and TensorFlow threads; ``max_concurrent`` caps the trials at once; ``asha`` stops those
+    that trail (Tune's ASHA on ``eval_mean``, ``asha_grace``, ``asha_reduction``); a trial
+    reports every ``report_every`` episodes. ``log``: a line per trial and the tables;
+    ``progress``: a bar (None: in a terminal or notebook). Ctrl-C stops Tune, writes the
+    results so far and raises KeyboardInterrupt."""
+    started, sweep_dir = time.perf_counter(), Path(run_dir).resolve()
+    grid = None if grid is None else {k: v if isinstance(v, list) else [v] for k, v in grid.items()}
+    given = {"preset": preset, "env": env, "seeds": None if seeds is None else list(seeds),
+             "eval_episodes": eval_episodes, "cpus_per_trial": cpus_per_trial,
+             "grid": json.loads(json.dumps(grid))}  # fmt: skip
+    budget = {k: v for k, v in (("steps", steps), ("episodes", episodes)) if v is not None}
+    asked, budget = _settle(sweep_dir, given, budget)
+    (kind, amount), cpus = next(iter(budget.items())), asked["cpus_per_trial"]
+    counts = {"eval-episodes": asked["eval_episodes"], "report-every": report_every, kind: amount,
+              "max-concurrent": max_concurrent, "num-cpus": num_cpus, "asha-grace": asha_grace}  # fmt: skip
+    for flag, n in counts.items():
+        if n is not None and (not isinstance(n, int) or isinstance(n, bool) or n < 1):
+            raise ConfigError(f"--{flag} must be an integer >= 1 (got {n!r})")
     if address and num_cpus is not None:
-        raise ConfigError(
-            "--num-cpus sizes the Ray started on this machine; with --address the cluster's "
-            "nodes offer what their `ray start --num-cpus` gave them: leave one out"
-        )
-    if not address and cpus_per_trial > (num_cpus or os.cpu_count() or 1):
-        raise ConfigError(
-            f"--cpus-per-trial {cpus_per_trial} is more than this machine's "
-            f"{num_cpus or os.cpu_count()} CPUs (--num-cpus); no trial could start"
-        )
-    budget = {"steps": steps} if steps is not None else {"episodes": episodes}
-    trials = plan_trials(preset, env, grid, seeds, sweep_dir)
-    if asha:
-        _check_asha(trials, budget, asha_grace, asha_reduction)
-    check_games(trials)
-    if address:
-        check_address(address)
-    states = {t.index: _plan_state(t, budget, resume) for t in trials}
-    command = sweep_command(
-        preset, env, budget, seeds, grid, run_dir, eval_episodes, cpus_per_trial
-    )
-    # What the sweep is, saved before anything runs: a sweep killed at any moment resumes
-    # with `--resume` alone.
-    write_json_atomic(
-        sweep_dir / SWEEP_FILE,
-        {"command": command, "preset": preset, "env": env, "budget": budget,
-         "seeds": list(seeds), "grid": grid, "eval_episodes": eval_episodes,
-         "cpus_per_trial": cpus_per_trial},
-    )  # fmt: skip
-
-    summaries: dict[int, dict[str, Any]] = {}
-    for t in trials:
-        if states[t.index] == "done":
-            summaries[t.index] = _trial_summary(t) or {}
-    to_run = [t for t in trials if states[t.index] != "done"]
-    settings = len(dict.fromkeys(t.label for t in trials))
+        raise ConfigError("--num-cpus sizes the Ray started on this machine; not with --address")
+    if not isinstance(cpus, int | float) or not 0 < cpus <= (num_cpus or os.cpu_count() or 1e9):
+        raise ConfigError(f"--cpus-per-trial {cpus!r}: give a number > 0, at most the CPUs")
+    trials = plan_trials(asked["preset"], asked["env"], asked["grid"], asked["seeds"], sweep_dir)
+    if asha and (none := sorted({t.label for t in trials if t.config.eval_every_steps <= 0})):
+        raise ConfigError(f"--asha judges trials by their periodic evaluations, and {none} make "
+                          f"none (eval_every_steps=0); add --set eval_every_steps=N")  # fmt: skip
+    if asha and not (isinstance(asha_reduction, int) and asha_reduction > 1):
+        raise ConfigError(f"--asha-reduction must be an integer >= 2 (got {asha_reduction!r})")
+    host, _, port = (address or "").rpartition(":")
+    try:  # `ray.init` would retry for minutes where no Ray head answers
+        if address and address != "auto":
+            socket.create_connection((host, int(port)), timeout=3).close()
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"no Ray cluster answers at {address} ({exc}); give HOST:PORT of "
+                          f"one (`ray start --head --port=6379`), or leave out --address") from exc  # fmt: skip
+    for t in trials:  # a run folder already there holds this very trial
+        if (t.run_dir / CONFIG_FILE).is_file():
+            how = "a sweep continues each trial's run folder"
+            check_same_settings(t.run_dir, read_config(t.run_dir)[0], t.config.to_dict(), how)
+    skipped = sum(_is_done(_read_json(t.run_dir / TRIAL_FILE), budget) for t in trials)
     if log:
-        print(
-            f"Sweep of {len(trials)} trials ({settings} settings x {len(list(seeds))} seeds) "
-            f"of preset {preset!r} in {sweep_dir}: {len(to_run)} to run"
-            + (
-                f", {len(trials) - len(to_run)} finished before"
-                if len(to_run) < len(trials)
-                else ""
-            ),  # fmt: skip
-            flush=True,
-        )
-    threads = max(1, math.floor(cpus_per_trial))
-    header = _header(command, preset, trials, budget, grid, threads)
-    interrupted, failure = False, None
-    if to_run:
-        specs = [
-            {
-                "index": t.index,
-                "preset": preset,
-                "changes": {**fixed_overrides(grid),
-                            **({"env": env} if env else {}), **t.setting},
-                "setting": t.setting,
-                "seed": t.seed,
-                "run_dir": str(t.run_dir),
-                **budget,
-                "eval_episodes": eval_episodes,
-                "report_every": report_every,
-                "threads": threads,
-            }
-            for t in to_run
-        ]  # fmt: skip
-        bar = run_progress.bar(
-            len(trials),
-            initial=len(trials) - len(to_run),
-            unit="trial",
-            desc="sweep",
-            wanted=progress if log else False,
-        )
-        try:
-            _run_with_tune(
-                specs, trials, summaries, sweep_dir, budget, address, num_cpus,
-                cpus_per_trial, max_concurrent, asha, asha_grace, asha_reduction, log, bar,
-            )  # fmt: skip
-        except KeyboardInterrupt:
-            interrupted = True
-        except SweepError as exc:
-            failure = exc
-        finally:
-            if bar is not None:
-                bar.close()
-        for t in to_run:
-            s = summaries.get(t.index)
-            if s is None:  # interrupted or failed: list how far it got
-                progress = _read_json(t.run_dir / TRIAL_FILE)
-                if progress is not None:
-                    summaries[t.index] = {**progress, "status": "unfinished"}
-            elif s.get("status") == "stopped_early":
-                # ASHA's verdict is kept with the run, so that --resume respects it.
-                summaries[t.index] = {**(_read_json(t.run_dir / TRIAL_FILE) or {}), **s}
-                write_json_atomic(t.run_dir / TRIAL_FILE, summaries[t.index])
-    result = write_results(sweep_dir, trials, summaries, eval_episodes, header)
-    finished = sum(1 for r in result["trials"] if r["status"] in DONE)
-    if log:
-        print(results_markdown(result["trials"], result["summary"], eval_episodes), flush=True)
-        print(f"Results: {result['results_md']}, {result['results_csv']}", flush=True)
-        for path in result["curves"]:
-            print(f"  curves: {path}", flush=True)
-        print(f"  TensorBoard: tensorboard --logdir {sweep_dir}", flush=True)
-    if failure is not None:
-        raise SweepError(
-            f"{failure}; {finished} of {len(trials)} trials finished, results so far in "
-            f"{result['results_md']}; continue with --resume"
-        ) from failure
-    if interrupted:
-        raise KeyboardInterrupt(
-            f"Interrupted: {finished} of {len(trials)} trials finished, results so far in "
-            f"{result['results_md']}; continue with --resume"
-        )
-    return {
-        "run_dir": str(sweep_dir),
-        **result,
-        "ran": len(to_run),
-        "skipped": len(trials) - len(to_run),
-        "seconds": round(time.perf_counter() - started, 3),
-        "command": command,
-    }
+        print(f"Sweep of {len(trials)} trials of preset {asked['preset']!r} in {sweep_dir}: "
+              f"{len(trials) - skipped} to run, {skipped} finished before", flush=True)  # fmt: skip
+    if not address and "ray" not in sys.modules:  # read as Ray is imported
+        os.environ.setdefault("RAY_AUTH_MODE", "token")  # as a Ray started here sets it, unsaid
+    import ray
+    from ray import tune
 
-
-def _check_count(name: str, value: Any) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ConfigError(f"--{name} must be an integer >= 1 (got {value!r})")
-
-
-def _check_asha(
-    trials: Sequence[Trial], budget: Mapping[str, int], grace: int | None, reduction: int
-) -> None:
-    without = sorted({t.label for t in trials if t.config.eval_every_steps <= 0})
-    if without:
-        raise ConfigError(
-            f"--asha judges trials by their periodic evaluations, and {without} make none "
-            f"(eval_every_steps=0); add --set eval_every_steps=N"
-        )
-    (amount,) = budget.values()
-    if grace is not None and not (isinstance(grace, int) and 1 <= grace < amount):
-        raise ConfigError(f"--asha-grace must be an integer in [1, {amount}) (got {grace!r})")
-    if not isinstance(reduction, int) or reduction < 2:
-        raise ConfigError(f"--asha-reduction must be an integer >= 2 (got {reduction!r})")
-
-
-def _header(
-    command: str,
-    preset: str,
-    trials: Sequence[Trial],
-    budget: Mapping[str, int],
-    grid: Mapping[str, Sequence[Any]],
-    threads: int,
-) -> str:
-    (kind, amount), = budget.items()  # fmt: skip
-    fixed = fixed_overrides(grid)
-    varied = [k for k in grid if k not in fixed]
-    return "\n".join(
-        [
-            f"# Sweep: preset `{preset}` on {trials[0].config.env}",
-            "",
-            "```bash",
-            command,
-            "```",
-            "",
-            f"{amount:,} {kind} per trial; varied: {', '.join(varied) or 'nothing'}; "
-            f"fixed overrides: {fixed or 'none'}; seeds {sorted({t.seed for t in trials})}.",
-            "",
-            f"Each trial ran with TensorFlow thread pools of {threads}. `train` with the same "
-            f"preset, settings and seed gives the same run with the same pools: "
-            f"`TF_NUM_INTRAOP_THREADS={threads} TF_NUM_INTEROP_THREADS={threads} python -m "
-            f"dqn_tf train ...` (with other pool sizes, float sums are grouped differently and "
-            f"the runs drift apart after some thousand steps).",
-            "",
-        ]
-    )
-
-
-def _run_with_tune(
-    specs: list[dict[str, Any]],
-    trials: Sequence[Trial],
-    found: dict[int, dict[str, Any]],
-    sweep_dir: Path,
-    budget: Mapping[str, int],
-    address: str | None,
-    num_cpus: int | None,
-    cpus_per_trial: float,
-    max_concurrent: int | None,
-    asha: bool,
-    asha_grace: int | None,
-    asha_reduction: int,
-    log: bool,
-    bar: Any = None,
-) -> None:
-    """Run ``specs`` as one Tune experiment; each finished trial's summary lands in
-    ``found`` (by the progress callback, so that an interrupted sweep keeps what finished)."""
-    # Tune's own loggers would add a second set of TensorBoard events beside each trial's
-    # (the JSON one is kept: Tune reads it back); its Ctrl-C handler would print a
-    # "Tuner.restore" hint that does not apply, so Ctrl-C interrupts as anywhere else; its
-    # new console output prints tables that the per-trial lines replace.
-    # Ray 2.60 turns on token authentication for a Ray it starts, with a warning on every
-    # start unless the mode is set: set it (to the same mode) for the Ray started here.
-    auth = {} if address else {"RAY_AUTH_MODE": os.environ.get("RAY_AUTH_MODE", "token")}
-    with (
-        _environ(
-            **auth,
-            TUNE_DISABLE_AUTO_CALLBACK_LOGGERS="1",
-            TUNE_DISABLE_SIGINT_HANDLER="1",
-            # A trial reports eval_mean only once it has a periodic evaluation; ASHA passes
-            # over the reports without it.
-            TUNE_DISABLE_STRICT_METRIC_CHECKING="1",
-            RAY_AIR_NEW_OUTPUT="0",
-        ),
-        ray_session(address, num_cpus) as cluster,
-    ):
-        if cpus_per_trial > cluster["node_cpus"]:
-            raise ConfigError(
-                f"--cpus-per-trial {cpus_per_trial} is more than any node of the cluster "
-                f"offers ({cluster['node_cpus']:g} CPUs); no trial could start"
-            )
-        from ray import tune
-        from ray.tune.logger import JsonLoggerCallback
-
-        scheduler = None
-        if asha:
-            from ray.tune.schedulers import ASHAScheduler
-
-            (kind, amount), = budget.items()  # fmt: skip
-            scheduler = ASHAScheduler(
-                time_attr=kind,
-                metric="eval_mean",
-                mode="max",
-                max_t=amount,
-                grace_period=asha_grace or max(1, amount // 4),
-                reduction_factor=asha_reduction,
-            )
+    own = not ray.is_initialized()  # a notebook's own Ray is used as it is, and kept
+    try:
+        if own:
+            ray.init(address=address or "local", num_cpus=num_cpus, include_dashboard=False,
+                     log_to_driver=False)  # fmt: skip
+    except Exception as exc:  # ConnectionError, RuntimeError... (Ray raises several kinds)
+        ray.shutdown()
+        if not address:
+            raise SweepError(f"could not start Ray on this machine: {exc}") from exc
+        raise ConfigError(f"could not join the Ray cluster at {address}: {exc} (a cluster with "
+                          f"token authentication needs RAY_AUTH_MODE=token here, and its token "
+                          f"in RAY_AUTH_TOKEN or ~/.ray/auth_token)") from exc  # fmt: skip
+    write_json_atomic(sweep_dir / SWEEP_FILE, {**asked, "budget": budget})
+    fixed = fixed_overrides(asked["grid"]) | ({"env": asked["env"]} if asked["env"] else {})
+    shared = {"preset": asked["preset"], "fixed": fixed, "root": str(sweep_dir), "asha": asha,
+              "settings": {t.label: t.setting for t in trials}, "budget": budget,
+              "eval_episodes": asked["eval_episodes"], "report_every": report_every,
+              "threads": max(1, int(cpus))}  # fmt: skip
+    labels = tune.grid_search(list(dict.fromkeys(t.label for t in trials)))
+    space = {"label": labels, "seed": tune.grid_search(asked["seeds"]), "sweep": shared}
+    scheduler = tune.schedulers.ASHAScheduler(
+        time_attr=kind, metric="eval_mean", mode="max", max_t=amount,
+        grace_period=asha_grace or max(1, amount // 4), reduction_factor=asha_reduction,
+    ) if asha else None  # fmt: skip
+    ended: dict[int, str] = {}
+    bar = progress_bar(len(trials), unit="trial", desc="sweep", wanted=progress if log else False)
+    try:
         tuner = tune.Tuner(
-            tune.with_resources(_tune_trainable, {"cpu": cpus_per_trial}),
-            param_space={"trial": tune.grid_search(specs)},
-            tune_config=tune.TuneConfig(
-                max_concurrent_trials=max_concurrent,
-                scheduler=scheduler,
-                trial_dirname_creator=_tune_dirname,
-                trial_name_creator=_tune_dirname,
-            ),
-            run_config=tune.RunConfig(
-                name=TUNE_DIR,
-                storage_path=str(sweep_dir),
-                verbose=0,
-                callbacks=[JsonLoggerCallback(), _progress_callback(trials, found, log, bar)],
-            ),
-        )
-        with _sigterm_as_interrupt():
-            try:
-                tuner.fit()
-            except tune.TuneError as exc:
-                lines = [line for line in str(exc).splitlines() if line.strip()]
-                raise SweepError(
-                    f"Ray Tune stopped the sweep: {lines[-1] if lines else exc}"
-                ) from exc
+            tune.with_resources(run_trial, {"cpu": cpus}),
+            param_space=space,
+            tune_config=tune.TuneConfig(max_concurrent_trials=max_concurrent, scheduler=scheduler),
+            run_config=tune.RunConfig(name="tune", storage_path=str(sweep_dir), verbose=0,
+                                      callbacks=[_progress_callback(trials, ended, log, bar)]),
+        )  # fmt: skip
+        frame = results_frame(trials, tuner.fit().get_dataframe(), ended)
+    finally:
+        if bar is not None:
+            bar.close()
+        if own:
+            ray.shutdown()
+    note = f"greedy mean and std over {asked['eval_episodes']} episodes, evaluation seed 1000+S"
+    header = f"# Sweep\n\n{json.dumps({**asked, 'budget': budget})}\n\nfinal and best: {note}"
+    result = write_results(sweep_dir, trials, frame, header)
+    if log:
+        print(result["markdown"], f"Results: {result['results_md']}, {result['results_csv']}",
+              *[f"  curves: {c}" for c in result["curves"]],
+              f"  TensorBoard: tensorboard --logdir {sweep_dir}", sep="\n", flush=True)  # fmt: skip
+    if len(ended) < len(trials):  # Ctrl-C: Tune stopped the trials and returned
+        raise KeyboardInterrupt(f"Interrupted: {sum(s in DONE for s in frame['status'])} of "
+                                f"{len(trials)} trials done, results so far in "
+                                f"{result['results_md']}; the same command continues")  # fmt: skip
+    seconds = round(time.perf_counter() - started, 3)
+    return result | {"run_dir": str(sweep_dir), "ran": len(trials) - skipped, "skipped": skipped,
+                     "seconds": seconds}  # fmt: skip

@@ -153,19 +153,19 @@ def test_sweep_bar_counts_the_trials_that_end():
         def write(self, line, file=None):
             self.lines.append(line)
 
-    class TuneTrial:
-        def __init__(self, index):
-            self.config = {"trial": {"index": index}}
-            self.last_result = {"summary": {"status": "finished", "steps": 300}}
+    class TuneTrial:  # what the callback reads of Tune's trial: its config and last report
+        def __init__(self, seed):
+            self.config = {"label": "lr=1", "seed": seed}
+            self.last_result = {"status": "finished", "steps": 300}
             self.error_file = "error.txt"
 
     trials = [sweep_module.Trial(i, "lr=1", {"lr": 1}, i, None, Path(f"s{i}")) for i in (0, 1)]
-    bar, found = Bar(), {}
-    callback = sweep_module._progress_callback(trials, found, True, bar)
+    bar, ended = Bar(), {}
+    callback = sweep_module._progress_callback(trials, ended, True, bar)
     callback.on_trial_complete(0, [], TuneTrial(0))
-    assert bar.n == 1 and found[0]["status"] == "finished"
+    assert bar.n == 1 and ended[0] == "finished"
     callback.on_trial_error(0, [], TuneTrial(1))
-    assert bar.n == 2 and found[1]["status"] == "error"
+    assert bar.n == 2 and ended[1] == "error"
     assert [line[:5] for line in bar.lines] == ["[1/2]", "[2/2]"]
 
 

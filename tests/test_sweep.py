@@ -1,5 +1,6 @@
-"""Sweeps (dqn_tf.sweep): grid building, bad input, result tables, and one tiny sweep on a
-local Ray whose trial equals `train` with the same preset, settings and seed."""
+"""Sweeps (dqn_tf.sweep): grid building, bad input, continuing a sweep, result tables from
+Tune's DataFrame, and tiny sweeps on a local Ray whose trials equal `train` with the same
+preset, settings and seed, also after a SIGKILL and the same command run again."""
 
 import json
 import os
@@ -10,6 +11,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from dqn_tf.cli import main
@@ -17,13 +19,11 @@ from dqn_tf.presets import ConfigError, get_preset
 from dqn_tf.run_folder import write_config
 from dqn_tf.sweep import (
     TRIAL_FILE,
-    _plan_state,
+    _is_done,
     parse_set,
     plan_trials,
-    results_csv,
-    results_markdown,
+    results_frame,
     run_trial,
-    split_values,
     summarize,
     sweep,
     write_results,
@@ -35,32 +35,23 @@ ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "SDL_VIDEODRIVER": "dummy"}
 # --- the grid --------------------------------------------------------------------------------
 
 
-def test_set_values_split_at_top_level_commas_and_parse_as_json():
-    assert split_values("0.1, 0.2,[64,64],'a,b'") == ["0.1", "0.2", "[64,64]", "'a,b'"]
-    grid = parse_set(["learning_rate=0.00063,1e-3", "hidden=[64,64],[128,128]", "loss=huber"])
+def test_set_values_are_a_json_list_or_each_read_as_train_reads_one():
+    grid = parse_set(["learning_rate=0.00063,1e-3", "hidden=[64,64],[128,128]", "loss=huber",
+                      "optimizer=adam, rmsprop"])  # fmt: skip
     assert grid == {
         "learning_rate": [0.00063, 0.001],
         "hidden": [[64, 64], [128, 128]],
         "loss": ["huber"],
+        "optimizer": ["adam", "rmsprop"],
     }
-
-
-@pytest.mark.parametrize(
-    "pairs,needle",
-    [
-        (["learning_rate"], "--set takes FIELD=V1,V2"),
-        (["learning_rate="], "learning_rate= has no values"),
-        (["learning_rate=0.1,,0.2"], "empty value between commas"),
-        (["gamma=0.9", "gamma=0.99"], "gamma is given twice"),
-    ],
-)
-def test_bad_set_arguments(pairs, needle):
-    with pytest.raises(ConfigError, match=needle):
-        parse_set(pairs)
+    with pytest.raises(ConfigError, match="--set takes FIELD=V1,V2"):
+        parse_set(["learning_rate"])
+    with pytest.raises(ConfigError, match="once per field"):
+        parse_set(["gamma=0.9", "gamma=0.99"])
 
 
 def test_plan_is_the_grid_times_the_seeds_with_fixed_overrides(tmp_path):
-    grid = {"learning_rate": [1e-3, 5e-4], "batch_size": [32, 64], "memory_size": 5000}
+    grid = {"learning_rate": [1e-3, 5e-4], "batch_size": [32, 64], "memory_size": [5000]}
     trials = plan_trials("book", None, grid, [0, 1], tmp_path)
     assert len(trials) == 8
     first = trials[0]
@@ -83,11 +74,11 @@ def test_plan_is_the_grid_times_the_seeds_with_fixed_overrides(tmp_path):
         ({"lr": [0.1, 0.2]}, [0], "unknown config field 'lr' in --set; allowed: ["),
         ({"learning_rate": [0.1, -1]}, [0], "learning_rate must be a positive number (got -1)"),
         ({"gamma": [0.9, 2]}, [0], "gamma must be a number in [0, 1] (got 2)"),
-        ({"hidden": [64, 32]}, [0], "bad value in hidden=64"),
-        ({"learning_rate": []}, [0], "learning_rate has an empty list of values"),
-        ({"gamma": [0.9, 0.9]}, [0], "gamma=0.9 is given twice"),
-        ({}, [0, 1, 1], "seed 1 is given twice in [0, 1, 1]"),
-        ({}, [], "give at least one seed"),
+        ({"hidden": [64, 32]}, [0], "(in hidden=64)"),
+        ({"learning_rate": []}, [0], "--set learning_rate: give at least one value"),
+        ({"gamma": [0.9, 0.9]}, [0], "--set gamma: give at least one value, each once (got [0.9"),
+        ({}, [0, 1, 1], "each once (got [0, 1, 1])"),
+        ({}, [], "give seeds, integers >= 0, each once (got [])"),
         ({"memory_size": [16, 5000]}, [0], "memory_size must be at least batch_size=32 (got 16)"),
     ],
 )
@@ -108,11 +99,14 @@ def _free_port() -> int:
     [
         (["--set", "lr=0.1,0.2"], "unknown config field 'lr'"),
         (["--set", "learning_rate=0.1,abc"], "learning_rate must be a positive number (got 'abc')"),
-        (["--set", "learning_rate="], "learning_rate= has no values"),
-        (["--seeds", "0", "1", "0"], "seed 0 is given twice"),
+        (["--set", "learning_rate=0.1,,0.2"], "learning_rate must be a positive number (got '')"),
+        (["--set", "learning_rate="], "--set learning_rate: give at least one value"),
+        (["--set", "gamma=0.9", "--set", "gamma=0.99"], "once per field (got 'gamma=0.99')"),
+        (["--seeds", "0", "1", "0"], "each once (got [0, 1, 0])"),
         (["--address", "127.0.0.1:PORT"], "no Ray cluster answers at 127.0.0.1:"),
-        (["--address", "nowhere"], "--address must be HOST:PORT or auto (got 'nowhere')"),
-        (["--cpus-per-trial", "64"], "more than this machine's"),
+        (["--address", "nowhere"], "no Ray cluster answers at nowhere"),
+        (["--cpus-per-trial", "64"], "--cpus-per-trial 64.0: give a number > 0, at most the CPUs"),
+        (["--eval-episodes", "0"], "--eval-episodes must be an integer >= 1 (got 0)"),
         (["--env", "Nope-v0"], "not a registered gymnasium"),
         (["--set", "eval_env=CartPole-v1"], "eval_env 'CartPole-v1' has observations"),
         (["--address", "auto", "--num-cpus", "2"], "--num-cpus sizes the Ray started on"),
@@ -133,68 +127,72 @@ def test_bad_sweep_input_is_one_line_and_status_2_before_anything_starts(
     assert "ray" not in sys.modules or not sys.modules["ray"].is_initialized()
 
 
-# --- folders and resume ----------------------------------------------------------------------
+# --- folders and continuing ------------------------------------------------------------------
 
 
-def _fake_run(trial, status="finished", budget=None, checkpoint=True, rewards=(-100.0, 50.0)):
+def _fake_run(trial, status="finished", budget=None, rewards=(-100.0, 50.0)):
     """A run folder as a trial leaves it, without training (no TensorFlow)."""
     write_config(trial.run_dir, trial.config, trial.seed)
     history = {"episode_rewards": list(rewards), "episode_lengths": [100] * len(rewards),
-               "evaluations": [[100, -50.0], [200, 25.0]]}  # fmt: skip
+               "landed_episodes": [], "steps": 200, "prefill_steps": 0,
+               "evaluations": [[100, -50.0], [200, 25.0]], "best_eval": 25.0}  # fmt: skip
     (trial.run_dir / "history.json").write_text(json.dumps(history))
-    if checkpoint:
-        (trial.run_dir / "checkpoint.npz").write_bytes(b"")
-    info = {"status": status, "budget": budget or {"steps": 200}, "seed": trial.seed,
-            "steps": 200, "episodes": len(rewards), "seconds": 60.0,
-            "final": {"mean": 10.0 + trial.seed, "std": 1.0},
-            "best": {"mean": 20.0 + trial.seed, "std": 2.0}, "best_at_steps": 200}  # fmt: skip
+    (trial.run_dir / "checkpoint.npz").write_bytes(b"")
+    info = {"setting": trial.label, "seed": trial.seed, "budget": budget or {"steps": 200},
+            "status": status, "steps": 200, "episodes": len(rewards), "minutes": 1.0,
+            "final_mean": 10.0 + trial.seed, "final_std": 1.0, "best_mean": 20.0 + trial.seed,
+            "best_std": 2.0, "best_at_steps": 200}  # fmt: skip
     (trial.run_dir / TRIAL_FILE).write_text(json.dumps(info))
 
 
-def test_resume_state_of_a_trial_folder(tmp_path):
-    (trial,) = plan_trials("book", None, {"memory_size": 5000}, [0], tmp_path)
+def test_a_trial_that_is_done_returns_at_once_and_a_folder_of_another_run_is_refused(tmp_path):
+    """A finished trial reports its trial.json and returns (no TensorFlow, nothing written);
+    a larger budget continues it; a diverged one stays done; a run folder of another
+    configuration is refused before anything runs, naming the field."""
+    (trial,) = plan_trials("book", None, {"memory_size": [5000]}, [0], tmp_path)
     budget = {"steps": 200}
-    assert _plan_state(trial, budget, resume=False) == "new"
+    assert not _is_done(None, budget)
     _fake_run(trial)
-    with pytest.raises(ConfigError, match="already holds a run; continue the sweep with --resume"):
-        _plan_state(trial, budget, resume=False)
-    assert _plan_state(trial, budget, resume=True) == "done"
-    assert _plan_state(trial, {"steps": 400}, resume=True) == "resume"  # a bigger budget
+    shared = {"root": str(tmp_path), "budget": budget}
+    reports, before = [], (trial.run_dir / TRIAL_FILE).read_text()
+    summary = run_trial({"label": "book", "seed": 0, "sweep": shared}, reports.append)
+    assert reports == [summary] and summary["final_mean"] == 10.0
+    assert (trial.run_dir / TRIAL_FILE).read_text() == before  # nothing trained or written
+    assert _is_done(summary, budget) and not _is_done(summary, {"steps": 400})
     _fake_run(trial, status="running")
-    assert _plan_state(trial, budget, resume=True) == "resume"
+    assert not _is_done(json.loads((trial.run_dir / TRIAL_FILE).read_text()), budget)
     _fake_run(trial, status="diverged")
-    assert _plan_state(trial, {"steps": 400}, resume=True) == "done"
-    (other,) = plan_trials("book", None, {"memory_size": 6000}, [0], tmp_path)
-    object.__setattr__(other, "run_dir", trial.run_dir)
-    with pytest.raises(ConfigError, match="memory_size: 5000 there, 6000 here"):
-        _plan_state(other, budget, resume=True)
+    assert _is_done(json.loads((trial.run_dir / TRIAL_FILE).read_text()), {"steps": 400})
+    with pytest.raises(ConfigError, match="memory_size: 5000 saved, 6000 asked"):
+        sweep("book", run_dir=tmp_path, steps=200, grid={"memory_size": 6000})
+    assert not (tmp_path / "sweep.json").exists()
 
 
-def test_resume_of_a_finished_sweep_starts_no_ray_and_rewrites_the_results(tmp_path, capsys):
-    grid = {"learning_rate": [1e-3, 5e-4], "memory_size": 5000}
+def test_a_finished_sweep_run_again_returns_at_once_and_rewrites_the_results(tmp_path, capsys):
+    grid = {"learning_rate": [1e-3, 5e-4], "memory_size": [5000]}
     trials = plan_trials("book", None, grid, [0, 1], tmp_path)
     for t in trials:
         _fake_run(t)
-    result = sweep("book", run_dir=tmp_path, steps=200, seeds=[0, 1], grid=grid, resume=True)
+    result = sweep("book", run_dir=tmp_path, steps=200, seeds=[0, 1], grid=grid)
     assert (result["ran"], result["skipped"]) == (0, 4)
     assert "ray" not in sys.modules or not sys.modules["ray"].is_initialized()
     assert [r["final_mean"] for r in result["trials"]] == [10.0, 11.0, 10.0, 11.0]
+    assert [r["status"] for r in result["trials"]] == ["finished"] * 4
     assert (tmp_path / "results.csv").is_file() and (tmp_path / "results.md").is_file()
     assert len(result["curves"]) == 2 and all(Path(c).is_file() for c in result["curves"])
     assert "4 finished before" in capsys.readouterr().out
 
 
-def test_resume_continues_the_saved_sweep_and_refuses_other_arguments(tmp_path, capsys):
-    """sweep.json says what the sweep is: `--resume --run-dir D` alone continues it, an
-    argument that agrees is accepted, one that disagrees is refused naming it, and a fresh
-    sweep into the folder is refused."""
+def test_the_saved_sweep_continues_and_other_arguments_are_refused(tmp_path, capsys):
+    """sweep.json says what the sweep is: `--run-dir D` alone continues it (old scripts'
+    `--resume` too), arguments that agree are accepted, one that disagrees is refused naming
+    it, and nothing is written."""
     grid = {"learning_rate": [1e-3, 5e-4], "memory_size": [5000]}
     trials = plan_trials("book", None, grid, [0, 1], tmp_path)
     for t in trials:
         _fake_run(t)
-    saved = {"command": "python -m dqn_tf sweep ...", "preset": "book", "env": None,
-             "budget": {"steps": 200}, "seeds": [0, 1], "grid": grid, "eval_episodes": 7,
-             "cpus_per_trial": 1.0}  # fmt: skip
+    saved = {"preset": "book", "env": None, "budget": {"steps": 200}, "seeds": [0, 1],
+             "grid": grid, "eval_episodes": 7, "cpus_per_trial": 1.0}  # fmt: skip
     (tmp_path / "sweep.json").write_text(json.dumps(saved))
     assert main(["sweep", "--run-dir", str(tmp_path), "--resume", "--json"]) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
@@ -204,13 +202,9 @@ def test_resume_continues_the_saved_sweep_and_refuses_other_arguments(tmp_path, 
         ("learning_rate=0.0005", 0), ("learning_rate=0.0005", 1),
     ]  # fmt: skip
     md = (tmp_path / "results.md").read_text()
-    assert "over 7 episodes" in md and "--eval-episodes 7\n" in md
-    agreeing = ["--preset", "book", "--seeds", "0", "1", "--steps", "200",
-                "--set", "learning_rate=0.001,0.0005", "--set", "memory_size=5000"]  # fmt: skip
-    assert main(["sweep", "--run-dir", str(tmp_path), "--resume", *agreeing]) == 0
-    capsys.readouterr()
+    assert "over 7 episodes" in md and '"eval_episodes": 7' in md
     before = (tmp_path / "sweep.json").read_text()
-    status = main(["sweep", "--run-dir", str(tmp_path), "--resume", "--seeds", "0", "1", "2",
+    status = main(["sweep", "--run-dir", str(tmp_path), "--seeds", "0", "1", "2",
                    "--preset", "fast", "--eval-episodes", "7"])  # fmt: skip
     err = capsys.readouterr().err
     assert status == 2 and len(err.strip().splitlines()) == 1
@@ -218,31 +212,34 @@ def test_resume_continues_the_saved_sweep_and_refuses_other_arguments(tmp_path, 
     assert "--preset: 'book' in the sweep folder, 'fast' here" in err
     assert "--eval-episodes:" not in err  # it agrees
     assert (tmp_path / "sweep.json").read_text() == before
-    status = main(["sweep", "--run-dir", str(tmp_path), "--preset", "book", "--steps", "200"])
-    err = capsys.readouterr().err
-    assert status == 2 and "already holds a sweep" in err and "--resume" in err
+    agreeing = ["--preset", "book", "--seeds", "0", "1", "--steps", "200",
+                "--set", "learning_rate=0.001,0.0005", "--set", "memory_size=5000"]  # fmt: skip
+    assert main(["sweep", "--run-dir", str(tmp_path), *agreeing, "--json"]) == 0
+    again = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert again["trials"] == result["trials"]
 
 
 @pytest.mark.parametrize(
     "text,needle",
     [
-        ('{"command": "x", "preset": "book"', "sweep.json is damaged"),
+        ('{"preset": "book"', "sweep.json is damaged"),
+        ("[]", "sweep.json is damaged"),
+        ('{"preset": "book", "env": null, "budget": {"steps": 1}}', "sweep.json is damaged"),
         (
-            '{"command": "x", "preset": "book", "env": null, "budget": {"steps": "many"}, '
-            '"seeds": [0], "grid": {}, "eval_episodes": 1}',
-            "budget",
+            '{"preset": "book", "env": null, "budget": {"steps": "many"}, "seeds": [0], '
+            '"grid": {}, "eval_episodes": 1, "cpus_per_trial": 1}',
+            "--steps must be an integer >= 1 (got 'many')",
         ),
         (
-            '{"command": "x", "preset": 3, "env": null, "budget": {"steps": 1}, "seeds": [0], '
-            '"grid": {}, "eval_episodes": 1}',
-            "preset: 3",
+            '{"preset": 3, "env": null, "budget": {"steps": 1}, "seeds": [0], "grid": {}, '
+            '"eval_episodes": 1, "cpus_per_trial": 1}',
+            "preset must be one of",
         ),
-        ("[]", "not a JSON object"),
     ],
 )
 def test_a_damaged_sweep_file_is_one_line(text, needle, tmp_path, capsys):
     (tmp_path / "sweep.json").write_text(text)
-    assert main(["sweep", "--run-dir", str(tmp_path), "--resume"]) == 2
+    assert main(["sweep", "--run-dir", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert needle in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert (tmp_path / "sweep.json").read_text() == text
@@ -252,58 +249,77 @@ def test_a_damaged_sweep_file_is_one_line(text, needle, tmp_path, capsys):
 
 
 def test_result_tables_and_summary_across_seeds(tmp_path):
+    """Tune's DataFrame of last reports (as ResultGrid.get_dataframe() gives it) becomes the
+    tables: one row per trial in the sweep's order, a trial that never reported is `not run`,
+    and per setting the mean, std (n-1), min and max across the seeds that finished."""
     trials = plan_trials("book", None, {"gamma": [0.9, 0.99]}, [0, 1, 2], tmp_path)
-    summaries = {}
-    for t in trials:
-        summaries[t.index] = {
-            "status": "finished", "seed": t.seed, "steps": 300, "episodes": 3, "seconds": 30.0,
-            "final": {"mean": 100.0 * t.seed, "std": 5.0, "landings": t.seed},
-            "best": {"mean": 200.0, "std": 1.0, "landings": 2}, "best_at_steps": 100,
-            "episode_rewards": [-100.0, 0.0, 100.0], "episode_lengths": [100, 100, 100],
-            "evaluations": [[100, 1.0], [200, 2.0]],
-        }  # fmt: skip
-    del summaries[5]  # gamma=0.99, seed 2 did not run
-    result = write_results(tmp_path, trials, summaries, eval_episodes=10, header="# Sweep\n")
+    reported, ended = [], {}
+    for t in trials[::-1]:  # Tune's order is its own
+        if t.index == 5:
+            continue  # gamma=0.99, seed 2 did not run
+        reported.append({
+            "setting": t.label, "seed": t.seed, "status": "finished", "steps": 300,
+            "episodes": 3, "minutes": 0.5, "final_mean": 100.0 * t.seed, "final_std": 5.0,
+            "final_landings": t.seed, "best_mean": 200.0, "best_std": 1.0, "best_landings": 2,
+            "best_at_steps": 100, "config/label": t.label, "time_total_s": 1.0,
+        })  # fmt: skip
+        ended[t.index] = "finished"
+        _fake_run(t, rewards=(-100.0, 0.0, 100.0))
+    frame = results_frame(trials, pd.DataFrame(reported), ended)
+    result = write_results(tmp_path, trials, frame, header="# Sweep")
     rows = result["trials"]
     assert rows[0]["setting"] == "gamma=0.9" and rows[0]["gamma"] == 0.9
     assert rows[5]["status"] == "not run" and rows[5]["final_mean"] is None
     assert rows[2]["final_landings"] == 2 and rows[2]["minutes"] == 0.5
-    first, second = summarize(rows)
-    assert first["final_mean"] == {"mean": 100.0, "std": 100.0, "min": 0.0, "max": 200.0}
+    first, second = result["summary"]
+    assert [first[f"final_mean {k}"] for k in ("mean", "std", "min", "max")] == [100, 100, 0, 200]
     assert (second["finished"], second["seeds"]) == (2, 3)
-    assert second["final_mean"]["std"] == pytest.approx(np.std([0.0, 100.0], ddof=1))
+    assert second["final_mean std"] == pytest.approx(np.std([0.0, 100.0], ddof=1))
+    assert summarize(frame).equals(summarize(frame))
     md = (tmp_path / "results.md").read_text()
     assert md.startswith("# Sweep")
-    assert "| gamma=0.9 | 3 / 3 | 100.0 | 100.0 | 0.0 | 200.0 | 200.0 |" in md
-    assert "landings final / best" in md and "![gamma=0.9](<gamma=0.9/curves.png>)" in md
+    cells = next(x.split() for x in md.splitlines() if x.split()[:3] == ["gamma=0.9", "3", "3"])
+    assert cells[3:8] == ["100.0", "100.0", "0.0", "200.0", "200.0"]  # final: mean std min max
+    assert "final_landings mean" in md and "![gamma=0.9](<gamma=0.9/curves.png>)" in md
     csv_lines = (tmp_path / "results.csv").read_text().splitlines()
     assert csv_lines[0].startswith("setting,gamma,seed,status,steps,episodes,minutes")
     assert len(csv_lines) == 7
     png = tmp_path / "gamma=0.9" / "curves.png"
     assert png.read_bytes()[:4] == b"\x89PNG"
-    assert results_csv(rows) == (tmp_path / "results.csv").read_text()
-    assert results_markdown(rows, summarize(rows), 10) in md
+    assert result["markdown"] == md
 
 
 # --- trials ----------------------------------------------------------------------------------
 
 
 def test_a_stopped_trial_resumes_to_the_straight_run(tmp_path):
-    """run_trial (what each Ray worker runs), in this process: 2 episodes then resumed to 4
-    equals 4 straight, one report per episode."""
-    spec = {"preset": "book", "changes": {"memory_size": 5000}, "seed": 0, "steps": None,
-            "eval_episodes": 1, "report_every": 1, "threads": None}  # fmt: skip
+    """run_trial (what each Ray worker runs), in this process: 2 episodes then continued to
+    4 equals 4 straight, one report per episode, the last one the summary."""
+    shared = {"preset": "book", "fixed": {"memory_size": 5000}, "settings": {"book": {}},
+              "eval_episodes": 1, "report_every": 1, "threads": 0, "asha": False}  # fmt: skip
+
+    def trial(root, episodes, report=lambda _: None):
+        config = {
+            "label": "book",
+            "seed": 0,
+            "sweep": {**shared, "root": str(root), "budget": {"episodes": episodes}},
+        }
+        return run_trial(config, report)
+
     reports = []
-    run_trial({**spec, "run_dir": str(tmp_path / "a"), "episodes": 2}, reports.append)
-    resumed = run_trial({**spec, "run_dir": str(tmp_path / "a"), "episodes": 4}, reports.append)
-    straight = run_trial({**spec, "run_dir": str(tmp_path / "b"), "episodes": 4})
-    assert resumed["episode_rewards"] == straight["episode_rewards"]
-    assert len(straight["episode_rewards"]) == 4 and resumed["status"] == "finished"
-    # One report per piece but the last, whose report carries the summary.
+    trial(tmp_path / "a", 2, reports.append)
+    resumed = trial(tmp_path / "a", 4, reports.append)
+    straight = trial(tmp_path / "b", 4)
+    histories = [json.loads((tmp_path / r / "book" / "seed0" / "history.json").read_text())
+                 for r in "ab"]  # fmt: skip
+    assert histories[0]["episode_rewards"] == histories[1]["episode_rewards"]
+    assert len(histories[1]["episode_rewards"]) == 4 and resumed["status"] == "finished"
     assert [r["episodes"] for r in reports] == [1, 2, 3, 4]
-    assert ["summary" in r for r in reports] == [False, True, False, True]
-    assert resumed["final"] == straight["final"]
-    info = json.loads((tmp_path / "a" / TRIAL_FILE).read_text())
+    assert [r["status"] for r in reports] == ["running", "finished", "running", "finished"]
+    assert (resumed["final_mean"], resumed["final_std"]) == (
+        straight["final_mean"], straight["final_std"],
+    )  # fmt: skip
+    info = json.loads((tmp_path / "a" / "book" / "seed0" / TRIAL_FILE).read_text())
     assert info["budget"] == {"episodes": 4} and info["status"] == "finished"
 
 
@@ -365,18 +381,18 @@ def test_tiny_sweep_on_a_local_ray_equals_train_and_leaves_no_ray_running(tmp_pa
         assert mine.keys() == theirs.keys()
         assert all(np.array_equal(mine[k], theirs[k]) for k in mine)
 
-    # --resume: both trials finished with this budget, so nothing runs and Ray is not started.
+    # The same command again: both trials finished with this budget and return at once.
     stamp = (trial / "checkpoint.npz").stat().st_mtime_ns
-    assert main([*args, "--resume"]) == 0
+    assert main(args) == 0
     again = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert (again["ran"], again["skipped"]) == (0, 2)
     assert again["trials"] == result["trials"]
     assert (trial / "checkpoint.npz").stat().st_mtime_ns == stamp
 
 
-def test_a_sweep_killed_with_sigkill_resumes_with_resume_alone_to_the_straight_run(tmp_path):
-    """The sweep's process killed mid-trial (its Ray with it): `sweep --run-dir D --resume`,
-    nothing else given, finishes the trial from its checkpoint to exactly `train`'s run."""
+def test_a_sweep_killed_with_sigkill_and_run_again_ends_as_the_straight_run(tmp_path):
+    """The sweep's process killed mid-trial (its Ray with it): the same command again
+    finishes the trial from its checkpoint to exactly `train`'s run."""
     sweep_dir = tmp_path / "sweep"
     asked = ["--preset", "book", "--steps", "600", "--seeds", "0", "--set", "memory_size=5000",
              "--eval-episodes", "1", "--report-every", "1"]  # fmt: skip
@@ -398,8 +414,7 @@ def test_a_sweep_killed_with_sigkill_resumes_with_resume_alone_to_the_straight_r
     proc.wait()
     assert info.get("status") == "running" and 0 < info["steps"] < 600, info
     resumed = subprocess.run(
-        [sys.executable, "-m", "dqn_tf", "sweep", "--run-dir", str(sweep_dir), "--resume",
-         "--json"],  # fmt: skip
+        [sys.executable, "-m", "dqn_tf", "sweep", *asked, "--run-dir", str(sweep_dir), "--json"],
         capture_output=True, text=True, env=ENV, timeout=300,
     )  # fmt: skip
     assert resumed.returncode == 0, resumed.stderr[-2000:]
