@@ -32,8 +32,21 @@ sys.path.insert(0, str(ROOT))
 
 from solve import cli  # noqa: E402  (bench/ is this script's folder, first on sys.path)
 
+from dqn_tf.cli import _parse_value  # noqa: E402
 from dqn_tf.run_folder import read_history  # noqa: E402
-from dqn_tf.sweep import fixed_overrides, parse_set, plan_trials  # noqa: E402  (no TensorFlow: fast)
+from dqn_tf.sweep import plan_trials  # noqa: E402  (no TensorFlow: fast)
+
+
+def _grid(sets: list[str]) -> dict[str, list]:
+    """The sweep command's `--set FIELD=V1,V2,...`, read as `python -m dqn_tf sweep` reads it: a
+    JSON list when it is one, else each value as `train --set` reads one."""
+    grid = {}
+    for name, _, text in (pair.partition("=") for pair in sets):
+        try:
+            grid[name.strip()] = json.loads(f"[{text}]")
+        except ValueError:
+            grid[name.strip()] = [_parse_value(t.strip()) for t in text.split(",")]
+    return grid
 
 
 def _round(value: float | None) -> float | None:
@@ -61,9 +74,9 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     sets = args.set or ["learning_rate=0.00063,0.001"]
-    grid = parse_set(sets)
+    grid = _grid(sets)
     trials = plan_trials(args.preset, None, grid, args.seeds, args.out / "serial")
-    fixed = fixed_overrides(grid)
+    fixed = {name: values[0] for name, values in grid.items() if len(values) == 1}
     if any((args.out / side).exists() for side in ("serial", "sweep")):
         raise SystemExit(f"{args.out} already holds runs; remove it or give another --out")
 

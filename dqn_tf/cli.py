@@ -329,39 +329,32 @@ def cmd_presets(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_sweep(args: argparse.Namespace) -> dict[str, Any]:
-    """``sweep``: see :mod:`dqn_tf.sweep`. Ray failing to start or stopping, or trials that
-    failed, leave exit status 1 (after the results, and with ``--json`` the summary line)."""
-    from dqn_tf.sweep import SweepError, parse_set, sweep
+    """``sweep``: see :mod:`dqn_tf.sweep`. ``--set FIELD=V1,V2,...`` gives a field's values: a
+    JSON list (``hidden=[64,64],[128]``), else each value as ``train --set`` reads one. Trials
+    that failed leave exit status 1 (after the results, and with ``--json`` the summary line)."""
+    from dqn_tf.presets import ConfigError
+    from dqn_tf.sweep import sweep
 
-    try:
-        result = sweep(
-            args.preset,
-            run_dir=args.run_dir,
-            steps=args.steps,
-            episodes=args.episodes,
-            seeds=args.seeds,
-            grid=parse_set(args.set) if args.set else None,
-            env=args.env,
-            eval_episodes=args.eval_episodes,
-            cpus_per_trial=args.cpus_per_trial,
-            max_concurrent=args.max_concurrent,
-            num_cpus=args.num_cpus,
-            address=args.address,
-            asha=args.asha,
-            asha_grace=args.asha_grace,
-            asha_reduction=args.asha_reduction,
-            report_every=args.report_every,
-            progress=_progress(args),
-        )
-    except SweepError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        raise SystemExit(1) from None
+    grid: dict[str, list[Any]] = {}
+    for pair in args.set:
+        name, sep, text = (s.strip() for s in pair.partition("="))
+        if not sep or name in grid:
+            raise ConfigError(f"--set takes FIELD=V1,V2,..., once per field (got {pair!r})")
+        try:
+            grid[name] = json.loads(f"[{text}]")
+        except ValueError:
+            grid[name] = [_parse_value(t.strip()) for t in text.split(",")]
+    names = ("run_dir", "steps", "episodes", "seeds", "env", "eval_episodes", "cpus_per_trial",
+             "max_concurrent", "num_cpus", "address", "asha", "asha_grace", "asha_reduction",
+             "report_every")  # fmt: skip
+    options = {name: getattr(args, name) for name in names}
+    result = sweep(args.preset, grid=grid or None, progress=_progress(args), **options)
     failed = [r for r in result["trials"] if r["status"] == "error"]
     if failed:
         if args.json:
             print(json.dumps(result), flush=True)
-        names = ", ".join(f"{r['setting']} seed {r['seed']}" for r in failed)
-        print(f"error: {len(failed)} trial(s) failed ({names}); see their error.txt under "
+        which = ", ".join(f"{r['setting']} seed {r['seed']}" for r in failed)
+        print(f"error: {len(failed)} trial(s) failed ({which}); see their error.txt under "
               f"{Path(result['run_dir']) / 'tune'}", file=sys.stderr)  # fmt: skip
         raise SystemExit(1)
     return result

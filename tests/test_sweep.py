@@ -17,17 +17,7 @@ import pytest
 from dqn_tf.cli import main
 from dqn_tf.presets import ConfigError, get_preset
 from dqn_tf.run_folder import write_config
-from dqn_tf.sweep import (
-    TRIAL_FILE,
-    _is_done,
-    parse_set,
-    plan_trials,
-    results_frame,
-    run_trial,
-    summarize,
-    sweep,
-    write_results,
-)
+from dqn_tf.sweep import TRIAL_FILE, _is_done, plan_trials, run_trial, sweep, write_results
 
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "SDL_VIDEODRIVER": "dummy"}
 
@@ -35,19 +25,23 @@ ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "SDL_VIDEODRIVER": "dummy"}
 # --- the grid --------------------------------------------------------------------------------
 
 
-def test_set_values_are_a_json_list_or_each_read_as_train_reads_one():
-    grid = parse_set(["learning_rate=0.00063,1e-3", "hidden=[64,64],[128,128]", "loss=huber",
-                      "optimizer=adam, rmsprop"])  # fmt: skip
-    assert grid == {
+def test_set_values_are_a_json_list_or_each_read_as_train_reads_one(monkeypatch, tmp_path):
+    """The CLI's `--set FIELD=V1,V2,...`: a JSON list when it is one, else each value as
+    `train --set` reads one; a field with one value is a fixed override."""
+    import dqn_tf.sweep
+
+    asked = {}
+    monkeypatch.setattr(dqn_tf.sweep, "sweep", lambda *a, **kw: asked.update(kw) or {"trials": []})
+    sets = ["learning_rate=0.00063,1e-3", "hidden=[64,64],[128,128]", "loss=huber",
+            "optimizer=adam, rmsprop"]  # fmt: skip
+    args = ["sweep", "--steps", "10", "--run-dir", str(tmp_path)]
+    assert main([*args, *[a for pair in sets for a in ("--set", pair)]]) == 0
+    assert asked["grid"] == {
         "learning_rate": [0.00063, 0.001],
         "hidden": [[64, 64], [128, 128]],
         "loss": ["huber"],
         "optimizer": ["adam", "rmsprop"],
     }
-    with pytest.raises(ConfigError, match="--set takes FIELD=V1,V2"):
-        parse_set(["learning_rate"])
-    with pytest.raises(ConfigError, match="once per field"):
-        parse_set(["gamma=0.9", "gamma=0.99"])
 
 
 def test_plan_is_the_grid_times_the_seeds_with_fixed_overrides(tmp_path):
@@ -71,7 +65,7 @@ def test_plan_is_the_grid_times_the_seeds_with_fixed_overrides(tmp_path):
 @pytest.mark.parametrize(
     "grid,seeds,needle",
     [
-        ({"lr": [0.1, 0.2]}, [0], "unknown config field 'lr' in --set; allowed: ["),
+        ({"lr": [0.1, 0.2]}, [0], "unknown config field(s) ['lr']; allowed: ["),
         ({"learning_rate": [0.1, -1]}, [0], "learning_rate must be a positive number (got -1)"),
         ({"gamma": [0.9, 2]}, [0], "gamma must be a number in [0, 1] (got 2)"),
         ({"hidden": [64, 32]}, [0], "(in hidden=64)"),
@@ -97,7 +91,8 @@ def _free_port() -> int:
 @pytest.mark.parametrize(
     "args,needle",
     [
-        (["--set", "lr=0.1,0.2"], "unknown config field 'lr'"),
+        (["--set", "lr=0.1,0.2"], "unknown config field(s) ['lr']"),
+        (["--set", "learning_rate"], "--set takes FIELD=V1,V2,..., once per field"),
         (["--set", "learning_rate=0.1,abc"], "learning_rate must be a positive number (got 'abc')"),
         (["--set", "learning_rate=0.1,,0.2"], "learning_rate must be a positive number (got '')"),
         (["--set", "learning_rate="], "--set learning_rate: give at least one value"),
@@ -109,7 +104,7 @@ def _free_port() -> int:
         (["--eval-episodes", "0"], "--eval-episodes must be an integer >= 1 (got 0)"),
         (["--env", "Nope-v0"], "not a registered gymnasium"),
         (["--set", "eval_env=CartPole-v1"], "eval_env 'CartPole-v1' has observations"),
-        (["--address", "auto", "--num-cpus", "2"], "--num-cpus sizes the Ray started on"),
+        (["--address", "auto", "--num-cpus", "2"], "could not join the Ray cluster at auto"),
         (["--asha"], "--asha judges trials by their periodic evaluations"),
     ],
 )
@@ -265,8 +260,7 @@ def test_result_tables_and_summary_across_seeds(tmp_path):
         })  # fmt: skip
         ended[t.index] = "finished"
         _fake_run(t, rewards=(-100.0, 0.0, 100.0))
-    frame = results_frame(trials, pd.DataFrame(reported), ended)
-    result = write_results(tmp_path, trials, frame, header="# Sweep")
+    result = write_results(tmp_path, trials, pd.DataFrame(reported), ended, header="# Sweep")
     rows = result["trials"]
     assert rows[0]["setting"] == "gamma=0.9" and rows[0]["gamma"] == 0.9
     assert rows[5]["status"] == "not run" and rows[5]["final_mean"] is None
@@ -275,7 +269,6 @@ def test_result_tables_and_summary_across_seeds(tmp_path):
     assert [first[f"final_mean {k}"] for k in ("mean", "std", "min", "max")] == [100, 100, 0, 200]
     assert (second["finished"], second["seeds"]) == (2, 3)
     assert second["final_mean std"] == pytest.approx(np.std([0.0, 100.0], ddof=1))
-    assert summarize(frame).equals(summarize(frame))
     md = (tmp_path / "results.md").read_text()
     assert md.startswith("# Sweep")
     cells = next(x.split() for x in md.splitlines() if x.split()[:3] == ["gamma=0.9", "3", "3"])
@@ -295,8 +288,9 @@ def test_result_tables_and_summary_across_seeds(tmp_path):
 def test_a_stopped_trial_resumes_to_the_straight_run(tmp_path):
     """run_trial (what each Ray worker runs), in this process: 2 episodes then continued to
     4 equals 4 straight, one report per episode, the last one the summary."""
-    shared = {"preset": "book", "fixed": {"memory_size": 5000}, "settings": {"book": {}},
-              "eval_episodes": 1, "report_every": 1, "threads": 0, "asha": False}  # fmt: skip
+    config = get_preset("book", memory_size=5000).to_dict()
+    shared = {"configs": {"book": config}, "eval_episodes": 1, "report_every": 1, "threads": 0,
+              "asha": False}  # fmt: skip
 
     def trial(root, episodes, report=lambda _: None):
         config = {
