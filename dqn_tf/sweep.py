@@ -101,7 +101,7 @@ def run_trial(config: Mapping[str, Any], report: Callable[[dict], None]) -> dict
     """One trial (in a Ray worker): its run folder trained to the budget in pieces of
     ``report_every`` episodes, each reported (to Tune) and ending with a checkpoint; then
     evaluated. The summary, also in ``trial.json``, is reported last and returned."""
-    s, label, seed = config["sweep"], config["label"], config["seed"]
+    s, label, seed = config["sweep"], config["setting"], config["seed"]
     budget, run_dir = s["budget"], Path(s["root"], label, f"seed{seed}")
     if _is_done(summary := _read_json(run_dir / TRIAL_FILE), budget):
         report(summary)  # finished before: nothing to train or evaluate
@@ -126,7 +126,7 @@ def run_trial(config: Mapping[str, Any], report: Callable[[dict], None]) -> dict
         evaluation = env.evaluations[-1][1] if env.evaluations else None
         return {"setting": label, "seed": seed, "budget": budget, "status": status,
                 "steps": env.total_steps, "episodes": len(env.episode_rewards),
-                "minutes": round(seconds / 60, 4), "eval_mean": evaluation}  # fmt: skip
+                "minutes": round(seconds / 60, 2), "eval_mean": evaluation}  # fmt: skip
 
     try:
         while (left := left_to_play(env, episodes, steps)) > 0:
@@ -160,7 +160,7 @@ def _progress_callback(trials: Sequence[Trial], ended: dict[int, str], log: bool
     from ray import tune
 
     def line(trial: Any, text: str, status: str) -> None:
-        key = trial.config["label"], trial.config["seed"]
+        key = trial.config["setting"], trial.config["seed"]
         t = next(t for t in trials if (t.label, t.seed) == key)
         if status == "stopped_early":  # kept in its folder, so that a rerun keeps it
             info = _read_json(t.run_dir / TRIAL_FILE) or {}
@@ -199,7 +199,7 @@ def write_results(sweep_dir: Path, trials: Sequence[Trial], reported: Any, ended
     frame["status"] = [ended.get(t.index) or ("unfinished" if s == s else "not run")
                        for t, s in zip(trials, frame["status"], strict=True)]  # fmt: skip
     frame["run_dir"] = [f"{t.label}/seed{t.seed}" for t in trials]
-    frame = frame.dropna(axis=1, how="all")  # landings, where the game reports none
+    frame = frame.drop(columns=[c for c in COLUMNS[-2:] if frame[c].isna().all()])  # landings
     frame = frame.astype({c: "Int64" for c in ["steps", "episodes", *COLUMNS[-3:]] if c in frame})
     # Per setting: trials finished, seeds, and mean, std (n-1), min, max of the finished ones.
     stats = [c for c in frame if c in ("final_mean", "best_mean") or c.endswith("_landings")]
@@ -317,7 +317,7 @@ def sweep(preset: str | None = None, *, run_dir: str | os.PathLike, steps: int |
               "budget": budget, "asha": asha, "report_every": report_every,
               "eval_episodes": asked["eval_episodes"], "threads": max(1, int(cpus))}  # fmt: skip
     labels = tune.grid_search(list(dict.fromkeys(t.label for t in trials)))
-    space = {"label": labels, "seed": tune.grid_search(asked["seeds"]), "sweep": shared}
+    space = {"seed": tune.grid_search(asked["seeds"]), "setting": labels, "sweep": shared}
     scheduler = tune.schedulers.ASHAScheduler(
         time_attr=kind, metric="eval_mean", mode="max", max_t=amount,
         grace_period=asha_grace or max(1, amount // 4), reduction_factor=asha_reduction,

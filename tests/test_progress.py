@@ -155,7 +155,7 @@ def test_sweep_bar_counts_the_trials_that_end():
 
     class TuneTrial:  # what the callback reads of Tune's trial: its config and last report
         def __init__(self, seed):
-            self.config = {"label": "lr=1", "seed": seed}
+            self.config = {"setting": "lr=1", "seed": seed}
             self.last_result = {"status": "finished", "steps": 300}
             self.error_file = "error.txt"
 

@@ -150,7 +150,7 @@ def test_a_trial_that_is_done_returns_at_once_and_a_folder_of_another_run_is_ref
     _fake_run(trial)
     shared = {"root": str(tmp_path), "budget": budget}
     reports, before = [], (trial.run_dir / TRIAL_FILE).read_text()
-    summary = run_trial({"label": "book", "seed": 0, "sweep": shared}, reports.append)
+    summary = run_trial({"setting": "book", "seed": 0, "sweep": shared}, reports.append)
     assert reports == [summary] and summary["final_mean"] == 10.0
     assert (trial.run_dir / TRIAL_FILE).read_text() == before  # nothing trained or written
     assert _is_done(summary, budget) and not _is_done(summary, {"steps": 400})
@@ -256,7 +256,7 @@ def test_result_tables_and_summary_across_seeds(tmp_path):
             "setting": t.label, "seed": t.seed, "status": "finished", "steps": 300,
             "episodes": 3, "minutes": 0.5, "final_mean": 100.0 * t.seed, "final_std": 5.0,
             "final_landings": t.seed, "best_mean": 200.0, "best_std": 1.0, "best_landings": 2,
-            "best_at_steps": 100, "config/label": t.label, "time_total_s": 1.0,
+            "best_at_steps": 100, "config/setting": t.label, "time_total_s": 1.0,
         })  # fmt: skip
         ended[t.index] = "finished"
         _fake_run(t, rewards=(-100.0, 0.0, 100.0))
@@ -294,7 +294,7 @@ def test_a_stopped_trial_resumes_to_the_straight_run(tmp_path):
 
     def trial(root, episodes, report=lambda _: None):
         config = {
-            "label": "book",
+            "setting": "book",
             "seed": 0,
             "sweep": {**shared, "root": str(root), "budget": {"episodes": episodes}},
         }
