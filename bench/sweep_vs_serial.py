@@ -32,21 +32,9 @@ sys.path.insert(0, str(ROOT))
 
 from solve import cli  # noqa: E402  (bench/ is this script's folder, first on sys.path)
 
-from dqn_tf.cli import _parse_value  # noqa: E402
+from dqn_tf.cli import parse_grid  # noqa: E402
 from dqn_tf.run_folder import read_history  # noqa: E402
 from dqn_tf.sweep import plan_trials  # noqa: E402  (no TensorFlow: fast)
-
-
-def _grid(sets: list[str]) -> dict[str, list]:
-    """The sweep command's `--set FIELD=V1,V2,...`, read as `python -m dqn_tf sweep` reads it: a
-    JSON list when it is one, else each value as `train --set` reads one."""
-    grid = {}
-    for name, _, text in (pair.partition("=") for pair in sets):
-        try:
-            grid[name.strip()] = json.loads(f"[{text}]")
-        except ValueError:
-            grid[name.strip()] = [_parse_value(t.strip()) for t in text.split(",")]
-    return grid
 
 
 def _round(value: float | None) -> float | None:
@@ -74,7 +62,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     sets = args.set or ["learning_rate=0.00063,0.001"]
-    grid = _grid(sets)
+    grid = parse_grid(sets)  # as `python -m dqn_tf sweep` reads --set
     trials = plan_trials(args.preset, None, grid, args.seeds, args.out / "serial")
     fixed = {name: values[0] for name, values in grid.items() if len(values) == 1}
     if any((args.out / side).exists() for side in ("serial", "sweep")):

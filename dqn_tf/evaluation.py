@@ -42,6 +42,14 @@ def check_eval_env(config: Config, game: object) -> None:
         )
 
 
+def judged_config(config: Config, game: str | None = None) -> Config:
+    """``config`` set to play ``game``, else its ``eval_env``, else its own game: a run
+    trained on a named variant is judged on the original. ``eval_env`` is then spent; a game
+    whose spaces differ from the network's is refused when the weights load."""
+    game = game or config.eval_env
+    return config.replace(env=game, eval_env="") if game else config
+
+
 def make_runner(env: Environment) -> EpisodeRunner:
     """The runner on a separate copy of the run's judged game (``eval_env``, else its own)."""
     env.eval_env = make_env(env.config.eval_env or env.config.env, None, env.config.action_repeat)

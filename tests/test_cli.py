@@ -108,12 +108,12 @@ def test_bad_input_is_one_line_without_traceback(args, needle, tmp_path):
 
 
 def test_evaluate_and_replay_judge_a_run_on_its_eval_env_unless_told():
-    from dqn_tf.cli import _judged_game
+    from dqn_tf.evaluation import judged_config
     from dqn_tf.presets import get_preset
 
     variant = get_preset("rocket", env="RocketLanderNearDeck-v0", eval_env="RocketLander-v0")
-    assert _judged_game(variant, None).env == "RocketLander-v0"
-    assert _judged_game(variant, "RocketLanderCurriculum-v0").env == "RocketLanderCurriculum-v0"
-    assert _judged_game(variant, None).eval_env == ""
+    assert judged_config(variant, None).env == "RocketLander-v0"
+    assert judged_config(variant, "RocketLanderCurriculum-v0").env == "RocketLanderCurriculum-v0"
+    assert judged_config(variant, None).eval_env == ""
     plain = get_preset("book")
-    assert _judged_game(plain, None) == plain
+    assert judged_config(plain, None) == plain
