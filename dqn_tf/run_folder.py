@@ -1,4 +1,4 @@
-"""The rules of a run folder, in one place: its files, its lock, its saved configuration.
+"""A run folder's rules in one place: its files, its lock, its saved configuration.
 
 A run folder is what ``train`` leaves and what ``evaluate``, ``replay``, ``--resume``,
 ``Environment.incremental`` and the sweep read back:
@@ -10,21 +10,16 @@ A run folder is what ``train`` leaves and what ``evaluate``, ``replay``, ``--res
 * ``tensorboard/``: events;
 * ``.lock``: held by the one process that writes the folder.
 
-Every file is written atomically (:mod:`dqn_tf.files`), so a reader, or a process killed at
-any moment, never sees half a file. Only one process writes a folder at a time: two
-``train --resume`` on one folder would otherwise write their checkpoints over each other and
-both end "successfully". The lock is an ``flock`` on ``.lock``: the kernel releases it when
-its process dies, even by ``kill -9``, so a crashed run never blocks the next one, and the
-process id the dead holder left in the file lets the next writer say that it took a stale
-lock over. Readers never take it.
+Every file is written atomically (:mod:`dqn_tf.files`). Only one process writes a folder at
+a time: two ``train --resume`` on one folder would otherwise write their checkpoints over each
+other and both end "successfully". The lock is an ``flock`` on ``.lock``, which the kernel
+releases when its process dies, even by ``kill -9``; the process id the dead holder left there
+lets the next writer say that it took a stale lock over. Readers never take it.
 
-A run folder may hold the user's own files too: the package writes only the files above and
-its temporary files, and deletes only temporary files named as only it names them
-(:mod:`dqn_tf.files`) whose writer is dead. A ``.lock`` that is not a plain file (a symbolic
-link, a fifo, a folder) is refused, never followed.
-
-A run folder is data, never code: nothing read from it is imported or executed (a
-demonstrator is named by its registered name, see :func:`dqn_tf.presets.load_demonstrator`).
+The user's own files in a run folder are kept: the package deletes only its own temporary
+files whose writer is dead, and refuses a ``.lock`` that is not a plain file. A run folder is
+data, never code: nothing read from it is imported or executed (a demonstrator is named by
+its registered name, see :func:`dqn_tf.presets.load_demonstrator`).
 """
 
 from __future__ import annotations
@@ -42,7 +37,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from dqn_tf.files import TEMP_NAME
+from dqn_tf.files import TEMP_NAME, write_json_atomic
 from dqn_tf.presets import Config, ConfigError, field_names
 
 CONFIG_FILE = "config.json"
@@ -76,28 +71,22 @@ class RunFolderError(ConfigError):
 
 # Folders this process holds, so that code which locks again inside (train -> learn) does not
 # lock itself out: flock conflicts between two open() of one file even in one process.
-_held: dict[Path, list[int]] = {}
+_held: set[Path] = set()
 
 
 @contextmanager
 def lock(run_dir: str | os.PathLike[str]) -> Iterator[Path]:
-    """Hold the run folder's write lock for the duration of the ``with`` block.
-
-    Creates the folder if needed. Re-entrant within one process.
+    """Hold the run folder's write lock for the ``with`` block, making the folder if needed;
+    re-entrant within one process. Nothing in the folder changes when it raises.
 
     Raises:
-        RunFolderBusy: another live process holds it; the message names the folder and that
-            process (its id, host and command). Nothing in the folder is changed.
+        RunFolderBusy: another live process holds it (named: its id, host and command).
         RunFolderError: the folder cannot be made or written, or its ``.lock`` is not a
-            plain file of its own (a link, a fifo, a folder). Nothing is changed.
+            plain file of its own (a link, a fifo, a folder).
     """
     path = Path(run_dir).resolve()
     if path in _held:
-        _held[path][1] += 1
-        try:
-            yield path
-        finally:
-            _held[path][1] -= 1
+        yield path
         return
     _make_folder(path)
     fd = _open_lock(path / LOCK_FILE, os.O_RDWR | os.O_CREAT)
@@ -125,11 +114,11 @@ def lock(run_dir: str | os.PathLike[str]) -> Iterator[Path]:
     os.ftruncate(fd, 0)
     os.pwrite(fd, json.dumps(me).encode(), 0)
     os.fsync(fd)
-    _held[path] = [fd, 1]
+    _held.add(path)
     try:
         yield path
     finally:
-        del _held[path]
+        _held.remove(path)
         os.ftruncate(fd, 0)  # released cleanly: nothing stale for the next writer
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
@@ -176,13 +165,9 @@ def _open_lock(lock_file: Path, flags: int) -> int:
 
 
 def _remove_leftovers(path: Path) -> None:
-    """Delete the temporary files of writes that a killed writer never finished: partial
-    files that nothing reads. Called by the lock's holder, as no other writer is running.
-
-    Only files provably ours are removed: named as :func:`dqn_tf.files.atomic_path` names
-    them, and made by a process that no longer exists (a live one may be a reader still
-    writing a GIF there). Anything else in the folder is the user's and is kept.
-    """
+    """Delete what killed writers left half-written, now that no other writer runs: only
+    files named as :func:`dqn_tf.files.atomic_path` names them, made by a process that no
+    longer exists (a live one may be a reader writing a GIF there). The rest is the user's."""
     with os.scandir(path) as entries:
         for entry in entries:
             match = TEMP_NAME.fullmatch(entry.name)
@@ -226,12 +211,9 @@ def _read_holder(fd: int) -> dict[str, Any] | None:
 def _describe(found: dict[str, Any] | None) -> str:
     if not found:
         return "another process"
-    since = found.get("since")
-    when = (
-        time.strftime(" since %Y-%m-%d %H:%M:%S", time.localtime(since))
-        if isinstance(since, int | float)
-        else ""
-    )
+    since, when = found.get("since"), ""
+    if isinstance(since, int | float):
+        when = time.strftime(" since %Y-%m-%d %H:%M:%S", time.localtime(since))
     return (
         f"process {found.get('pid', '?')} on {found.get('host', '?')}{when} "
         f"({found.get('command', '?')})"
@@ -242,8 +224,6 @@ def _describe(found: dict[str, Any] | None) -> str:
 
 
 def write_config(run_dir: str | os.PathLike[str], config: Config, seed: int) -> Path:
-    from dqn_tf.files import write_json_atomic
-
     path = Path(run_dir) / CONFIG_FILE
     write_json_atomic(path, {"config": config.to_dict(), "seed": seed})
     return path
@@ -254,13 +234,10 @@ def read_config(run_dir: str | os.PathLike[str]) -> tuple[Config, int]:
 
     Raises:
         FileNotFoundError: no ``config.json`` (nothing was trained there).
-        RunFolderError: the file is not JSON, lacks a field, or holds a value of the wrong
-            type or outside its range; the message names the file and the field.
+        RunFolderError: not JSON, a field missing, or a value of the wrong type or outside
+            its range; the message names the file and the field.
     """
-    path = Path(run_dir) / CONFIG_FILE
-    if not path.is_file():
-        raise FileNotFoundError(f"no {CONFIG_FILE} in run folder {run_dir} (train there first)")
-    data = _read_json(path)
+    path, data = _read_json(run_dir, CONFIG_FILE, " (train there first)")
     if not isinstance(data, dict) or set(data) != {"config", "seed"}:
         keys = sorted(data) if isinstance(data, dict) else type(data).__name__
         raise RunFolderError(
@@ -284,24 +261,15 @@ def write_history(env: Any) -> Path:
     fields = ("episode_rewards", "episode_lengths", "landed_episodes", "prefill_steps")
     history = {name: getattr(env, name) for name in fields}
     history.update(steps=env.total_steps, evaluations=env.evaluations, best_eval=env.best_eval)
-    from dqn_tf.files import write_json_atomic
-
     write_json_atomic(path, history)
     return path
 
 
 def read_history(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
-    """``history.json``, checked: the fields it must have, each of the right JSON type, and
-    one return and one length per episode.
-
-    Raises:
-        FileNotFoundError: no ``history.json``.
-        RunFolderError: damaged or hand-edited into something invalid, naming the field.
-    """
-    path = Path(run_dir) / HISTORY_FILE
-    if not path.is_file():
-        raise FileNotFoundError(f"no {HISTORY_FILE} in run folder {run_dir}")
-    data = _read_json(path)
+    """``history.json``, checked: its fields, each of the right JSON type, and one return and
+    one length per episode. FileNotFoundError when absent; RunFolderError, naming the field,
+    when damaged or hand-edited into something invalid."""
+    path, data = _read_json(run_dir, HISTORY_FILE)
     if not isinstance(data, dict):
         raise RunFolderError(f"{path} must hold an object (got {type(data).__name__})")
     unknown = sorted(set(data) - set(_HISTORY_TYPES))
@@ -321,9 +289,12 @@ def read_history(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
     return data
 
 
-def _read_json(path: Path) -> Any:
+def _read_json(run_dir: str | os.PathLike[str], name: str, hint: str = "") -> tuple[Path, Any]:
+    path = Path(run_dir) / name
+    if not path.is_file():
+        raise FileNotFoundError(f"no {name} in run folder {run_dir}{hint}")
     try:
-        return json.loads(path.read_text())
+        return path, json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise RunFolderError(f"{path} is damaged: not valid JSON ({exc})") from exc
 
@@ -339,27 +310,20 @@ def check_same_settings(
 ) -> None:
     """Refuse settings that disagree with the run's saved configuration.
 
-    Args:
-        run_dir: the folder (for the message).
-        saved: its saved configuration.
-        asked: the fields asked for now (a whole preset's fields, or only those given with
-            ``--set``; ``seed`` may be among them), each compared with the saved value.
-        how: what the user should know about resuming, for the message.
-
-    Raises:
-        ConfigError: naming every field that differs, with both values.
+    ``asked`` holds the fields asked for now (a whole preset's, or only those given with
+    ``--set``; a ``seed`` among them is left to the caller), each compared with its saved
+    value as the configuration holds it; ``how`` says what resuming does. Raises ConfigError
+    naming every field that differs, with both values.
     """
     unknown = sorted(set(asked) - set(field_names()) - {"seed"})
     if unknown:
         raise ConfigError(f"unknown config field(s) {unknown}; allowed: {field_names()}")
-    values = {**saved.to_dict()}
+    values = saved.to_dict()
     differing = []
-    for name, value in sorted(asked.items()):
-        if name == "seed":
-            continue
-        candidate = Config.from_dict({**values, name: value}).to_dict()[name]
+    for name in sorted(set(asked) - {"seed"}):
+        candidate = Config.from_dict({**values, name: asked[name]}).to_dict()[name]
         if candidate != values[name]:
-            differing.append(f"{name}: {values[name]!r} saved, {value!r} asked")
+            differing.append(f"{name}: {values[name]!r} saved, {asked[name]!r} asked")
     if differing:
         raise ConfigError(
             f"run folder {run_dir} was made with other settings ({'; '.join(differing)}); "
