@@ -28,11 +28,7 @@ FORMER_PATHS = {"dqn_tf.envs.rocket_heuristic:heuristic": "rocket_heuristic"}
 
 def register_demonstrator(name: str, policy: str | Callable[[Any], int]) -> None:
     """Make ``policy`` (a function, or ``"module:function"`` imported on first use) available
-    as ``Config(demonstrator=name)``.
-
-    Raises:
-        ConfigError: ``name`` is not an identifier or is taken by another policy.
-    """
+    as ``Config(demonstrator=name)``; ``name`` must be an identifier no other policy holds."""
     if not isinstance(name, str) or not name.isidentifier():
         raise ConfigError(f"a demonstrator's name must be an identifier (got {name!r})")
     if name in DEMONSTRATORS and DEMONSTRATORS[name] != policy:
@@ -45,12 +41,8 @@ def register_demonstrator(name: str, policy: str | Callable[[Any], int]) -> None
 
 
 def load_demonstrator(name: str) -> Callable[[Any], int]:
-    """The scripted policy registered as ``name`` (``Config.demonstrator``).
-
-    Raises:
-        ConfigError: no policy is registered under ``name`` (the message lists those that
-            are), or the registered entry cannot be imported or is not a function.
-    """
+    """The scripted policy registered as ``name`` (``Config.demonstrator``), imported if it is
+    a ``"module:function"``; a ConfigError for a name not registered or not a function."""
     if name not in DEMONSTRATORS:
         raise ConfigError(
             f"demonstrator {name!r} is not registered; registered: {sorted(DEMONSTRATORS)} "

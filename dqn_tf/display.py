@@ -36,21 +36,15 @@ Frames = Sequence[np.ndarray] | np.ndarray
 
 @dataclass
 class Episode:
-    """One recorded episode.
+    """One episode of :func:`record_episode`."""
 
-    Its kept frames (``uint8`` H x W x 3, each rendered after a step), the sum of every step's
-    reward, the number of steps, how it ended (``truncated`` also by ``max_steps``), the last
-    step's ``info["landed"]`` where the game reports it (RocketLander), else ``None``, and one
-    ``(x, y)`` pixel per frame of ``record_episode(focus=...)``.
-    """
-
-    frames: list[np.ndarray]
-    total_reward: float
+    frames: list[np.ndarray]  # the kept frames, uint8 H x W x 3, each rendered after a step
+    total_reward: float  # the sum of every step's reward
     steps: int
     terminated: bool
-    truncated: bool
-    landed: bool | None = None
-    focus: list[tuple[float, float]] = field(default_factory=list)
+    truncated: bool  # also when max_steps cut the episode
+    landed: bool | None = None  # the last step's info["landed"] (RocketLander), else None
+    focus: list[tuple[float, float]] = field(default_factory=list)  # (x, y) per frame of focus=
 
 
 def record_episode(
@@ -65,12 +59,10 @@ def record_episode(
     """Run one episode of ``policy(obs) -> action`` and capture its rendered frames.
 
     ``env`` (``render_mode="rgb_array"``) is reset with ``seed`` (``None``: not reseeded) and
-    left open. ``max_steps`` cuts the episode (as a truncation). ``every`` keeps every
-    ``every``-th frame, the first and the last always; the others are not even rendered.
-    ``focus(env)``, called after each kept frame, returns the ``(x, y)`` pixel a close-up
-    follows (RocketLander: ``lambda env: env.unwrapped.rocket_pixel_position()``).
-    A ValueError names an ``env`` that renders no frames, ``every`` or ``max_steps`` below 1,
-    or a ``focus`` that returned something other than two numbers.
+    left open; ``max_steps`` cuts the episode (a truncation). Every ``every``-th frame is kept,
+    the first and the last always; the others are not even rendered. ``focus(env)``, called
+    after each kept frame, gives the ``(x, y)`` pixel a close-up follows (RocketLander:
+    ``lambda env: env.unwrapped.rocket_pixel_position()``).
     """
     render_mode = getattr(env, "render_mode", None)
     if render_mode != "rgb_array":
@@ -173,11 +165,9 @@ def frames_to_gif(
 ) -> bytes:
     """Encode frames (``uint8`` H x W x 3|4 arrays) as an endlessly looping GIF; return its bytes.
 
-    Frames ``0, every, 2 * every, ...`` are kept, each side scaled by ``scale`` in (0, 1] and
-    rounded to a pixel, played at ``fps`` (browsers slow delays under 20 ms, fps above 50, to
-    100 ms). Pillow merges identical consecutive frames into one with a longer delay. With
-    ``path`` the GIF is also written there atomically, missing folders made. A ValueError names
-    a bad argument, its value and what is allowed.
+    Frames ``0, every, 2 * every, ...`` are kept, each side scaled by ``scale`` in (0, 1], played
+    at ``fps`` (browsers slow delays under 20 ms, fps above 50, to 100 ms); Pillow merges equal
+    consecutive frames. With ``path`` the GIF is also written there atomically.
     """
     require(fps > 0, f"fps={fps!r}", "fps must be a number > 0")
     kept = subsample_and_scale(frames, every, scale)
@@ -195,13 +185,10 @@ def frames_to_gif(
 
 
 class GIF:
-    """A GIF file's bytes that show inline in every notebook front end.
-
-    ``data`` (with its ``width``, ``height`` and ``n_frames``) shows as an ``<img>`` with a
-    ``data:`` URI and ``alt`` text (by default its description), not as ``image/gif``, which
-    nbconvert's HTML and the classic Notebook do not render and which would store the GIF twice
-    in the ``.ipynb``. JupyterLab shows it untrusted too: its sanitizer keeps ``data:`` images.
-    """
+    """A GIF file's bytes that show inline in every notebook front end: as an ``<img>`` with a
+    ``data:`` URI and ``alt`` text, not as ``image/gif``, which nbconvert's HTML and the classic
+    Notebook do not render and which would store the GIF twice in the ``.ipynb``. JupyterLab
+    shows it untrusted too: its sanitizer keeps ``data:`` images."""
 
     def __init__(self, data: bytes, alt: str | None = None) -> None:
         data = bytes(data)
@@ -242,11 +229,8 @@ class GIF:
 def show_gif(
     frames_or_path_or_bytes: Frames | str | os.PathLike[str] | bytes | Episode, **kw: Any
 ) -> GIF:
-    """An inline :class:`GIF`, to end a notebook cell with.
-
-    Of frames or an :class:`Episode` (encoded by :func:`frames_to_gif` with ``**kw``), of a GIF
-    file's path or of GIF bytes. Keywords with a path or bytes are refused, not ignored.
-    """
+    """An inline :class:`GIF`, to end a notebook cell with, of frames or an :class:`Episode`
+    (encoded by :func:`frames_to_gif` with ``**kw``), of a GIF file's path or of GIF bytes."""
     source = frames_or_path_or_bytes
     if isinstance(source, Episode):
         source = source.frames
@@ -266,14 +250,8 @@ def plot_learning_curve(
     window: int = 100,
     title: str | None = None,
 ) -> Axes:
-    """Plot each episode's reward and its running average; return the Axes.
-
-    Draws on ``ax`` (default: a new figure's) the rewards (``"episode reward"``) and their mean
-    over the last ``window`` episodes (``"average of last <window>"``): at episode ``i`` over
-    episodes ``max(0, i - window + 1) .. i``, as the book's ``avg_score`` (a
-    ``deque(maxlen=100)``). A ValueError names empty ``rewards``, one that is not finite, or
-    ``window`` below 1.
-    """
+    """Plot on ``ax`` (default: a new figure's) each episode's reward and their mean over the
+    last ``window`` episodes, as the book's ``avg_score`` (a ``deque(maxlen=100)``)."""
     check_window(window)
     values = np.asarray(rewards, dtype=np.float64).reshape(-1)
     if values.size == 0:

@@ -1,13 +1,10 @@
 """Seed 000's ``display_frames_as_gif``: frames as an HTML player with controls, offline.
 
-The seed drew the frames with matplotlib's ``FuncAnimation`` and showed them with JSAnimation's
-``display_animation(anim, default_mode='loop')``. JSAnimation no longer installs, and its
-successor, matplotlib's ``Animation.to_jshtml``, labels its buttons with Font Awesome icons from
-a CDN, blank offline. So the player is built here from the frames: each a PNG ``data:`` URI, the
-same controls (a slider; slower, first, previous, backwards, pause, play, next, last, faster;
-once, loop, reflect) labelled with text, driven by a few lines of JavaScript. It loads nothing
-from the network, and its image is the first frame, which shows where scripts do not run (an
-untrusted notebook in JupyterLab).
+The seed showed a matplotlib animation with JSAnimation, which no longer installs; its successor,
+``Animation.to_jshtml``, labels its buttons with Font Awesome icons from a CDN, blank offline.
+So the player is built here: each frame a PNG ``data:`` URI, the same controls labelled with
+text, a few lines of JavaScript. Its image is the first frame, which shows where scripts do not
+run (an untrusted notebook in JupyterLab).
 """
 
 from __future__ import annotations
@@ -99,13 +96,11 @@ def display_frames_as_gif(
     scale: float = 1.0,
     display: bool = False,
 ) -> HTML:
-    """Seed 000's ``display_frames_as_gif``: the frames as a looping player, an ``HTML`` object.
+    """The frames as a looping player, ``interval`` milliseconds apart, an ``HTML`` object.
 
-    ``interval`` is the delay between frames in milliseconds. Every ``every``-th frame is kept,
-    each side scaled by ``scale`` in (0, 1]: each frame is a base64 PNG in the notebook, so long
-    episodes want ``every`` > 1 or ``scale`` < 1 (the defaults are the seed's). ``display``
-    also shows it, as the seed did; by default it is only returned, to end a cell with. A
-    ValueError names empty ``frames``, ``every`` below 1 or ``scale`` out of (0, 1].
+    Every ``every``-th frame is kept, each side scaled by ``scale`` in (0, 1]: each frame is a
+    base64 PNG in the notebook, so long episodes want ``every`` > 1 or ``scale`` < 1 (the
+    defaults are the seed's). ``display`` also shows it, as the seed did.
     """
     from IPython import display as ipy_display
     from PIL import Image
