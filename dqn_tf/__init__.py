@@ -5,6 +5,7 @@ imported lazily, so ``import dqn_tf`` alone (e.g. to make RocketLander-v0) does 
 TensorFlow's start-up.
 """
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from dqn_tf import envs  # noqa: F401  (registers RocketLander-v0)
@@ -31,7 +32,5 @@ if TYPE_CHECKING:
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        import importlib
-
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'dqn_tf' has no attribute {name!r}")

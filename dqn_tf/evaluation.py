@@ -85,11 +85,9 @@ def evaluate(
     weights: str | os.PathLike | None = None,
     progress: bool | None = None,
 ) -> dict[str, Any]:
-    """Greedy episodes (:meth:`Environment.test <dqn_tf.environment.Environment.test>`)
-    summarised: ``mean``, ``std``, ``episodes`` (the returns) and, where the game reports
-    landings, ``landings`` (a count). ``progress`` as in ``learn``."""
+    """Greedy episodes (``Environment.test``) summarised: ``mean``, ``std``, ``episodes``
+    (the returns) and, where the game reports landings, ``landings`` (a count)."""
     returns = env.test(episodes=episodes, weights=weights, log_every=0, progress=progress)
     result = {"mean": float(np.mean(returns)), "std": float(np.std(returns)), "episodes": returns}
-    if count_landings(env.landings) is not None:
-        result["landings"] = count_landings(env.landings)
-    return result
+    landings = count_landings(env.landings)
+    return result if landings is None else {**result, "landings": landings}

@@ -23,13 +23,10 @@ TEMP_NAME = re.compile(re.escape(TEMP_PREFIX) + r"(?P<pid>\d+)-\w+\.[\w.]+")
 @contextmanager
 def atomic_path(path: str | os.PathLike, suffix: str = ".tmp") -> Iterator[Path]:
     """Yield a temporary path in ``path``'s folder; when the block ends without an error,
-    the file written there is flushed to disk and renamed over ``path``.
-
-    The rename is atomic because both names are on one file system, so a reader (or a run
-    interrupted mid-write) sees either the old file or the new one, never part of one. The
-    temporary file is removed if the block fails. ``suffix`` lets writers that insist on
-    an extension (Keras wants ``.weights.h5``) have it.
-    """
+    the file written there is flushed to disk and renamed over ``path``, else removed. Both
+    names are on one file system, so the rename is atomic: a reader, or a run killed
+    mid-write, sees the old file or the new one, never part of one. ``suffix`` is for
+    writers that insist on an extension (Keras wants ``.weights.h5``)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # mkstemp creates a new file (O_EXCL, no links followed), never one that was there.
@@ -66,12 +63,8 @@ def save_together(what: str) -> Iterator[None]:
     """Files written with :func:`atomic_path` inside this block take their places together
     at its end, once every one of them is written. A write that fails (a full disk) leaves
     all of them as they were, so a run folder's checkpoint, history and weights never
-    disagree; renames need no space, so the last step cannot fail for lack of it.
-
-    Raises:
-        DiskFull: the disk filled while saving ``what``; the message says how much space
-            the save needed and how much was free.
-    """
+    disagree; renames need no space, so the last step cannot fail for lack of it. Raises
+    DiskFull, saying the space needed and free, when the disk fills while saving ``what``."""
     global _group
     if _group is not None:  # nested: the outer block renames
         yield
@@ -81,7 +74,7 @@ def save_together(what: str) -> Iterator[None]:
         try:
             yield
         except Exception as exc:
-            if _group and _disk_full(exc, _group[0][0].parent):
+            if _group and _disk_full(exc):
                 full = DiskFull(_disk_full_message(what, _group))
                 full.errno = errno.ENOSPC
                 raise full from exc
@@ -90,35 +83,32 @@ def save_together(what: str) -> Iterator[None]:
             os.replace(tmp, path)
     finally:
         for tmp, _ in _group:
-            if tmp.exists():
-                tmp.unlink()
+            tmp.unlink(missing_ok=True)
         _group = None
 
 
-def _disk_full(exc: BaseException, folder: Path) -> bool:
-    """Whether ``exc`` comes from a full disk: ENOSPC or EDQUOT anywhere in its chain (h5py
-    and numpy wrap the OSError in their own), or no space left where the save was writing."""
+def _disk_full(exc: BaseException | None) -> bool:
+    """Whether ``exc`` comes from a full disk: ENOSPC or EDQUOT, or its words, anywhere in
+    its chain (h5py and numpy wrap the OSError in their own)."""
     while exc is not None:
-        if getattr(exc, "errno", None) in (errno.ENOSPC, errno.EDQUOT):
-            return True
-        if "No space left on device" in str(exc):
+        full = getattr(exc, "errno", None) in (errno.ENOSPC, errno.EDQUOT)
+        if full or "No space left on device" in str(exc):
             return True
         exc = exc.__cause__ or exc.__context__
     return False
 
 
 def _disk_full_message(what: str, group: list[tuple[Path, Path]]) -> str:
-    """One line: what failed, the space it needed (each new file is about the size of the
-    one it replaces, a checkpoint's arrays having fixed shapes, or of what was written of
-    it), and the space that was free."""
+    """One line: what failed, the space it needed and the space that was free. A new file
+    needs about the size of the one it replaces (a checkpoint's arrays have fixed shapes),
+    or of what was written of it."""
     folder = group[0][1].parent
-    needed = sum(max(_size(tmp), _size(path)) for tmp, path in group)
-    free = shutil.disk_usage(folder).free
-    mb = 2**20
+    needed = sum(max(_size(tmp), _size(path)) for tmp, path in group) / 2**20
+    free = shutil.disk_usage(folder).free / 2**20
     return (
-        f"disk full while saving {what} in {folder}: its files need about "
-        f"{needed / mb:.1f} MB beside the old ones, {free / mb:.1f} MB are free; the files "
-        f"there are as they were before this save"
+        f"disk full while saving {what} in {folder}: its files need about {needed:.1f} MB "
+        f"beside the old ones, {free:.1f} MB are free; the files there are as they were "
+        f"before this save"
     )
 
 
@@ -130,7 +120,6 @@ def _size(path: Path) -> int:
 
 
 def write_json_atomic(path: str | os.PathLike, data: Any) -> None:
-    """Write JSON to ``path`` via a temporary file and a rename, so a reader never sees a
-    half-written file and an interrupted write leaves the old one intact."""
+    """Write ``data`` to ``path`` as JSON, atomically (:func:`atomic_path`)."""
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")

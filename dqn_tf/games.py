@@ -12,14 +12,14 @@ _RENAMED = {"LunarLander-v2": "LunarLander-v3", "LunarLanderContinuous-v2": "Lun
 
 
 class ActionRepeat(gym.Wrapper):
-    """Play each action for ``repeat`` game steps and return the summed reward: the agent
-    decides on every ``repeat``-th step only (DQN's Atari "frame skip"). Stops early when
-    the game ends. ``info["game_steps"]`` says how many game steps the call took, so the
-    training loop can count game steps rather than decisions.
+    """Play each action for ``repeat`` game steps (fewer when the game ends) and return the
+    summed reward: the agent decides on every ``repeat``-th step only (DQN's Atari "frame
+    skip"). ``info["game_steps"]`` says how many game steps the call took, so the training
+    loop can count game steps rather than decisions.
 
     Why: in RocketLander one action moves the throttle by 0.01, and braking from the start
-    speed needs about a hundred "throttle up" actions in a row. Repeating each action makes
-    that a few dozen decisions, and exploration's random actions come in longer strokes.
+    speed needs about a hundred "throttle up" actions in a row. Repeated, they are a few
+    dozen decisions, and exploration's random actions come in longer strokes.
     """
 
     def __init__(self, env: gym.Env, repeat: int) -> None:
@@ -28,8 +28,7 @@ class ActionRepeat(gym.Wrapper):
         self.repeat = repeat
 
     def step(self, action):  # noqa: ANN001, ANN201 (gymnasium's signature)
-        total = 0.0
-        steps = 0
+        total, steps = 0.0, 0
         while steps < self.repeat:
             obs, reward, terminated, truncated, info = self.env.step(action)
             total += float(reward)
@@ -46,14 +45,9 @@ def _check_repeat(repeat: object) -> None:
 
 
 def make_env(game: str, render_mode: str | None = None, action_repeat: int = 1) -> gym.Env:
-    """``gymnasium.make(game)`` with clear errors for renamed, unknown and unsupported games;
-    wrapped in :class:`ActionRepeat` when ``action_repeat`` > 1.
-
-    Raises:
-        ConfigError: the id is unknown or renamed, or the game's action space is not
-            Discrete, or its observation is not a flat vector, or ``action_repeat`` is not
-            a positive integer.
-    """
+    """``gymnasium.make(game)``, wrapped in :class:`ActionRepeat` when ``action_repeat`` > 1.
+    Raises ConfigError, in one line, for a renamed or unknown game, one whose actions are not
+    Discrete or whose observation is not a flat vector, and a bad ``action_repeat``."""
     _check_repeat(action_repeat)
     if game in _RENAMED:
         raise ConfigError(
@@ -67,16 +61,13 @@ def make_env(game: str, render_mode: str | None = None, action_repeat: int = 1) 
             f"env {game!r} is not a registered gymnasium environment ({exc}); "
             f"for example: LunarLander-v3, CartPole-v1, RocketLander-v0"
         ) from exc
-    if not isinstance(env.action_space, gym.spaces.Discrete):
-        env.close()
-        raise ConfigError(
-            f"env {game!r} has action space {env.action_space}; DQN needs a Discrete one "
-            f"(e.g. LunarLander-v3, not LunarLander-v3 with continuous=True)"
-        )
     shape = env.observation_space.shape
-    if shape is None or len(shape) != 1:
-        env.close()
-        raise ConfigError(
-            f"env {game!r} has observation shape {shape}; this agent needs a flat vector"
-        )
-    return ActionRepeat(env, action_repeat) if action_repeat > 1 else env
+    if not isinstance(env.action_space, gym.spaces.Discrete):
+        problem = f"action space {env.action_space}; DQN needs a Discrete one"
+        problem += " (e.g. LunarLander-v3, not LunarLander-v3 with continuous=True)"
+    elif shape is None or len(shape) != 1:
+        problem = f"observation shape {shape}; this agent needs a flat vector"
+    else:
+        return ActionRepeat(env, action_repeat) if action_repeat > 1 else env
+    env.close()
+    raise ConfigError(f"env {game!r} has {problem}")

@@ -7,16 +7,15 @@ import os
 import signal
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 class TrainingInterrupted(KeyboardInterrupt):
-    """Raised by :meth:`Environment.learn <dqn_tf.environment.Environment.learn>` after a
-    signal, once the checkpoint of the last whole episode is written (``checkpoint`` is its
-    path)."""
+    """Raised by ``Environment.learn`` after a signal, once the checkpoint of the last whole
+    episode is written (``checkpoint`` is its path)."""
 
     def __init__(self, message: str, checkpoint: Path) -> None:
         super().__init__(message)
@@ -25,10 +24,10 @@ class TrainingInterrupted(KeyboardInterrupt):
 
 @contextmanager
 def stop_on_signals() -> Iterator[list[str]]:
-    """While the block runs, the first signal is a request (its name lands in the yielded
-    list) to stop after the current episode, at most about a second, and save. Further
-    signals wait for that save instead of cutting it short, and say so: a run stopped in the
-    middle of a write would lose every episode since its last checkpoint."""
+    """While the block runs, the first signal asks (its name lands in the yielded list) to
+    stop after the current episode, at most about a second, and save. Further signals say
+    they wait for that save: a run stopped mid-write would lose every episode since its
+    last checkpoint."""
     stop: list[str] = []
     if threading.current_thread() is not threading.main_thread():
         yield stop  # signal handlers can only be set from the main thread
@@ -55,11 +54,8 @@ def stop_on_signals() -> Iterator[list[str]]:
 
 
 def _say(line: str) -> None:
-    """Print from a signal handler: a terminal that is gone must not stop the save."""
-    try:
+    with suppress(OSError):  # a terminal that is gone must not stop the save
         print(line, flush=True)
-    except OSError:
-        pass
 
 
 def _detach_from_closed_terminal() -> None:
@@ -67,9 +63,7 @@ def _detach_from_closed_terminal() -> None:
     there to /dev/null, so that the episode and the save finish (a log file stays)."""
     devnull = os.open(os.devnull, os.O_WRONLY)
     for fd in (1, 2):
-        try:
+        with suppress(OSError):
             if os.isatty(fd):
                 os.dup2(devnull, fd)
-        except OSError:
-            pass
     os.close(devnull)

@@ -30,8 +30,7 @@ def _in_notebook() -> bool:
 
 
 def enabled(wanted: bool | None = None) -> bool:
-    """Whether to show a bar: ``wanted`` when given, else in a terminal or a notebook,
-    unless ``DQN_TF_PROGRESS=0``."""
+    """Whether to show a bar: ``wanted`` when given, else as the module's docstring says."""
     if wanted is not None:
         return bool(wanted)
     if os.environ.get("DQN_TF_PROGRESS", "").strip() == "0":
@@ -40,15 +39,9 @@ def enabled(wanted: bool | None = None) -> bool:
 
 
 def bar(total: float, *, unit: str, desc: str, initial: float = 0, wanted: bool | None = None):
-    """A tqdm bar on standard output, or None where no bar is shown (see :func:`enabled`).
-
-    Args:
-        total: the amount of work (steps, episodes, trials).
-        unit: what one unit of it is called (``"step"``); tqdm shows the rate per second.
-        desc: a word or two before the bar.
-        initial: work already done (a resumed run starts its bar there).
-        wanted: True or False to force the bar on or off; None decides as above.
-    """
+    """A tqdm bar on standard output: ``total`` units of work (``unit``: a step, an episode,
+    a trial), ``initial`` of them done (a resumed run's); None where :func:`enabled` shows
+    none, ``wanted`` True or False forcing it on or off."""
     if not enabled(wanted):
         return None
     from tqdm.auto import tqdm
@@ -85,8 +78,8 @@ def say(line: str, progress: Any = None) -> None:
 
 def episodes_bar(env: Any, episodes: int | None, steps: int | None, trainable: bool, wanted: Any):
     """The bar of one :meth:`~dqn_tf.environment.Environment.learn` call: over the steps
-    (or episodes) asked for, counted from what the run has done; over the game steps of a
-    replay (an episode captured into frames), moved by the loop as they are played."""
+    (or episodes) asked for, from what the run has done; over a replay's game steps, moved
+    by the loop as they are played."""
     if env.runner.capture_frames:
         steps_at_most = env.config.max_episode_steps
         env.runner.progress = bar(steps_at_most, unit="step", desc="replay", wanted=wanted)

@@ -2,28 +2,19 @@
 
 While it loads, TensorFlow's C++ code writes INFO and WARNING lines straight to the process's
 standard error (file descriptor 2): which ones depends on the machine (no CUDA driver, the
-CPU's instruction set, oneDNN on some CPUs, ...). They come from below Python's
-``sys.stderr``, so ``warnings`` filters cannot catch them, and ``TF_CPP_MIN_LOG_LEVEL`` hides
-only some (absl writes the first ones before it has read it). In a terminal or a notebook
-they look like errors.
+CPU's instruction set, oneDNN, ...). They come from below Python's ``sys.stderr``, so
+``warnings`` filters cannot catch them, and ``TF_CPP_MIN_LOG_LEVEL`` hides only some (absl
+writes the first ones before it has read it). In a terminal or a notebook they look like errors.
 
-So the first import of TensorFlow runs with file descriptor 2 sent to a temporary file (and
-also lists the devices, which is what calls cuInit), while Python's own ``sys.stderr`` keeps
-writing to the real one. Everything in the file was therefore written by native code. Then a
-rule, not a list of known sentences, decides what is written back:
+So the first import of TensorFlow (and its listing of the devices, which calls cuInit) runs
+with file descriptor 2 sent to a temporary file, while Python's own ``sys.stderr`` keeps
+writing to the real one: the file holds native output only. Then a rule, not a list of known
+sentences, decides what is written back (:func:`kept_lines`): a native log record is kept,
+with the lines that continue it, when its severity reaches the user's ``TF_CPP_MIN_LOG_LEVEL``
+(read as TensorFlow reads it; 2 when unset, so errors show); any other line is kept.
 
-* a record in absl's C++ log format, ``[IWEF]mmdd hh:mm:ss.uuuuuu pid file:line] message``,
-  is kept when its severity is at least the threshold, with the lines that continue it;
-* absl's own ``WARNING: ...`` notice (about logs written before it starts) counts as a
-  warning; on a machine without a CUDA driver, an ERROR from TensorFlow's CUDA files
-  (``failed call to cuInit``) counts as INFO, like TensorFlow's own "Could not find cuda
-  drivers" line beside it;
-* any other native line is kept.
-
-The threshold is the user's ``TF_CPP_MIN_LOG_LEVEL`` when set (0 INFO, 1 WARNING, 2 ERROR,
-3 FATAL only, as TensorFlow reads it), otherwise 2: errors and fatal errors always show
-unless the user asked otherwise. Every module of the package imports ``tf`` and ``keras``
-from here. When TensorFlow was imported before ``dqn_tf`` (by the user), its lines are out.
+Every module of the package imports ``tf`` and ``keras`` from here. When TensorFlow was
+imported before ``dqn_tf`` (by the user), its lines are already out.
 """
 
 from __future__ import annotations
@@ -36,15 +27,7 @@ import sys
 import tempfile
 from types import ModuleType
 
-__all__ = [
-    "SEVERITIES",
-    "cuda_driver_missing",
-    "keras",
-    "kept_lines",
-    "log_severity",
-    "min_log_level",
-    "tf",
-]
+__all__ = ["keras", "kept_lines", "log_severity", "tf"]
 
 SEVERITIES = "IWEF"  # absl's INFO, WARNING, ERROR, FATAL: index = TF_CPP_MIN_LOG_LEVEL
 # absl's C++ log prefix: severity letter, month and day, time, thread id, file:line]
@@ -55,11 +38,10 @@ NATIVE_WARNING = re.compile(r"^WARNING: ")
 DEFAULT_LEVEL = 2  # hide INFO and WARNING, keep ERROR and FATAL
 
 
-def min_log_level(environ: dict[str, str] | None = None) -> int:
-    """The lowest severity shown (0 INFO ... 3 FATAL): the user's ``TF_CPP_MIN_LOG_LEVEL``
-    when it is one of 0-3, else 2."""
-    value = (os.environ if environ is None else environ).get("TF_CPP_MIN_LOG_LEVEL", "")
-    return int(value) if value.strip() in {"0", "1", "2", "3"} else DEFAULT_LEVEL
+def min_log_level() -> int:
+    """The lowest severity shown: the user's ``TF_CPP_MIN_LOG_LEVEL`` when one of 0-3, else 2."""
+    value = os.environ.get("TF_CPP_MIN_LOG_LEVEL", "").strip()
+    return int(value) if value in {"0", "1", "2", "3"} else DEFAULT_LEVEL
 
 
 def cuda_driver_missing() -> bool:
@@ -72,13 +54,11 @@ def cuda_driver_missing() -> bool:
 
 
 def log_severity(line: str, no_cuda: bool = False) -> int | None:
-    """0-3 for a native log line (INFO ... FATAL), None for any other line.
-
-    With ``no_cuda`` (no CUDA driver on the machine), an ERROR from one of TensorFlow's CUDA
-    source files (``failed call to cuInit``) counts as INFO: without a driver, CUDA failing
-    to start is the expected state of a CPU-only machine, which TensorFlow itself reports
-    at INFO ("Could not find cuda drivers"). With a driver installed, it stays an error.
-    """
+    """0-3 for a native log line (INFO ... FATAL; absl's own ``WARNING: ...`` notice is a
+    warning), None for any other line. With ``no_cuda`` (no CUDA driver on the machine), an
+    ERROR from TensorFlow's CUDA files (``failed call to cuInit``) counts as INFO: CUDA
+    failing to start is the expected state of a CPU-only machine, which TensorFlow itself
+    reports at INFO ("Could not find cuda drivers"). With a driver, it stays an error."""
     record = LOG_RECORD.match(line)
     if record:
         severity = SEVERITIES.index(record.group(1))

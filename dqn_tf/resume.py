@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 from dqn_tf import run_folder
 from dqn_tf.checkpoint import restore_checkpoint
 from dqn_tf.files import save_together
-from dqn_tf.run_folder import CONFIG_FILE
 
 if TYPE_CHECKING:  # pragma: no cover
     from dqn_tf.environment import Environment
@@ -41,7 +40,7 @@ def restore(env: Environment, path: str | os.PathLike | None = None) -> Path:
 
 def left_to_play(env: Environment, episodes: int | None, steps: int | None) -> int:
     """What remains of a run's total budget (``episodes`` or ``steps``, one of them given)
-    once ``env`` holds the episodes and steps it has already played."""
+    after what ``env`` has played."""
     if episodes is not None:
         return episodes - len(env.episode_rewards)
     return steps - env.total_steps
@@ -49,11 +48,11 @@ def left_to_play(env: Environment, episodes: int | None, steps: int | None) -> i
 
 def load_for_incremental(env: Environment) -> None:
     """Before the book's ``incremental``: the run's checkpoint when there is one (its full
-    memory and exact state), else its weights alone (the book's cold restart, said so),
-    else nothing. The run folder's saved configuration must agree with ``env``'s."""
+    memory and exact state), else its weights alone (the book's cold restart), else nothing,
+    once the run folder's saved configuration is found to agree with ``env``'s."""
     if env.total_steps > 0:
         return  # this object has trained: its memory and weights are current
-    if (env.run_dir / CONFIG_FILE).is_file():
+    if (env.run_dir / run_folder.CONFIG_FILE).is_file():
         saved, _ = run_folder.read_config(env.run_dir)
         how = "incremental continues the run with its saved configuration"
         how += " (Environment.from_run_folder builds one with it)"

@@ -1,14 +1,8 @@
 """A run folder's rules in one place: its files, its lock, its saved configuration.
 
-A run folder is what ``train`` leaves and what ``evaluate``, ``replay``, ``--resume``,
-``Environment.incremental`` and the sweep read back:
-
-* ``config.json``: the whole configuration and the seed; a resume continues with it;
-* ``weights.weights.h5`` and ``best.weights.h5``: the final and the best evaluated weights;
-* ``history.json``: every episode's return and length, landings, periodic evaluations;
-* ``checkpoint.npz``: the whole state of the run (:mod:`dqn_tf.checkpoint`);
-* ``tensorboard/``: events;
-* ``.lock``: held by the one process that writes the folder.
+A run folder is what ``train`` leaves (the files named below, and TensorBoard's events in
+``tensorboard/``) and what ``evaluate``, ``replay``, ``--resume``, ``Environment.incremental``
+and the sweep read back.
 
 Every file is written atomically (:mod:`dqn_tf.files`). Only one process writes a folder at
 a time: two ``train --resume`` on one folder would otherwise write their checkpoints over each
@@ -40,12 +34,12 @@ from typing import Any
 from dqn_tf.files import TEMP_NAME, write_json_atomic
 from dqn_tf.presets import Config, ConfigError, field_names
 
-CONFIG_FILE = "config.json"
-HISTORY_FILE = "history.json"
-WEIGHTS_FILE = "weights.weights.h5"
-BEST_WEIGHTS_FILE = "best.weights.h5"
-CHECKPOINT_FILE = "checkpoint.npz"
-LOCK_FILE = ".lock"
+CONFIG_FILE = "config.json"  # the whole configuration and the seed; a resume continues with it
+HISTORY_FILE = "history.json"  # every episode's return and length, landings, evaluations
+WEIGHTS_FILE = "weights.weights.h5"  # the final weights
+BEST_WEIGHTS_FILE = "best.weights.h5"  # the best evaluated weights
+CHECKPOINT_FILE = "checkpoint.npz"  # the whole state of the run (dqn_tf.checkpoint)
+LOCK_FILE = ".lock"  # held by the one process that writes the folder
 
 # Fields of history.json and the JSON types each must have.
 _HISTORY_TYPES: dict[str, tuple[type, ...]] = {
@@ -223,20 +217,14 @@ def _describe(found: dict[str, Any] | None) -> str:
 # --- the saved configuration --------------------------------------------------------------------
 
 
-def write_config(run_dir: str | os.PathLike[str], config: Config, seed: int) -> Path:
-    path = Path(run_dir) / CONFIG_FILE
-    write_json_atomic(path, {"config": config.to_dict(), "seed": seed})
-    return path
+def write_config(run_dir: str | os.PathLike[str], config: Config, seed: int) -> None:
+    write_json_atomic(Path(run_dir) / CONFIG_FILE, {"config": config.to_dict(), "seed": seed})
 
 
 def read_config(run_dir: str | os.PathLike[str]) -> tuple[Config, int]:
-    """The configuration and seed a run was made with, checked.
-
-    Raises:
-        FileNotFoundError: no ``config.json`` (nothing was trained there).
-        RunFolderError: not JSON, a field missing, or a value of the wrong type or outside
-            its range; the message names the file and the field.
-    """
+    """The configuration and seed a run was made with, checked. FileNotFoundError when
+    nothing was trained there; RunFolderError, naming the file and the field, when it is not
+    JSON, lacks a field, or holds a value of the wrong type or outside its range."""
     path, data = _read_json(run_dir, CONFIG_FILE, " (train there first)")
     if not isinstance(data, dict) or set(data) != {"config", "seed"}:
         keys = sorted(data) if isinstance(data, dict) else type(data).__name__
@@ -254,15 +242,12 @@ def read_config(run_dir: str | os.PathLike[str]) -> tuple[Config, int]:
         raise RunFolderError(f"{path}: {exc}") from exc
 
 
-def write_history(env: Any) -> Path:
-    """``history.json`` of a run (an :class:`~dqn_tf.environment.Environment`): every
-    episode's return and length, landings, steps, periodic evaluations (atomic)."""
-    path = Path(env.run_dir) / HISTORY_FILE
+def write_history(env: Any) -> None:
+    """Write ``history.json`` of a run (an :class:`~dqn_tf.environment.Environment`)."""
     fields = ("episode_rewards", "episode_lengths", "landed_episodes", "prefill_steps")
     history = {name: getattr(env, name) for name in fields}
     history.update(steps=env.total_steps, evaluations=env.evaluations, best_eval=env.best_eval)
-    write_json_atomic(path, history)
-    return path
+    write_json_atomic(Path(env.run_dir) / HISTORY_FILE, history)
 
 
 def read_history(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
@@ -308,13 +293,10 @@ def check_same_settings(
     asked: dict[str, Any],
     how: str = "--resume continues with the saved configuration",
 ) -> None:
-    """Refuse settings that disagree with the run's saved configuration.
-
-    ``asked`` holds the fields asked for now (a whole preset's, or only those given with
-    ``--set``; a ``seed`` among them is left to the caller), each compared with its saved
-    value as the configuration holds it; ``how`` says what resuming does. Raises ConfigError
-    naming every field that differs, with both values.
-    """
+    """Refuse, naming every field that differs with both values, settings that disagree
+    with the run's saved configuration. ``asked``: the fields asked for now (a preset's, or
+    those given with ``--set``; a ``seed`` among them is the caller's to check); ``how``:
+    what resuming does, for the message."""
     unknown = sorted(set(asked) - set(field_names()) - {"seed"})
     if unknown:
         raise ConfigError(f"unknown config field(s) {unknown}; allowed: {field_names()}")
