@@ -56,8 +56,11 @@ def _variables(env: Environment) -> list[tuple[str, Any]]:
 # --- the header: one table of its fields --------------------------------------------------------
 
 
-def _count(v: Any, most: float = math.inf) -> bool:
-    return type(v) is int and 0 <= v <= most  # type(), not isinstance(): True is no count
+def _at_most(most: float) -> Callable[[Any], bool]:
+    return lambda v: type(v) is int and 0 <= v <= most  # type(), not isinstance(): True is no count
+
+
+_count = _at_most(math.inf)
 
 
 def _number(v: Any) -> bool:
@@ -89,10 +92,6 @@ def _built_like(v: Any, shape: Any) -> bool:
     if type(shape) is list:
         return type(v) is list and len(v) == len(shape) and all(map(_built_like, v, shape))
     return type(v) is type(shape) and v == shape
-
-
-def _at_most(most: int) -> Callable[[Any], bool]:
-    return lambda v: _count(v, most)
 
 
 # The generators' states. random.setstate would take any object as the cached gauss, and numpy
@@ -272,9 +271,8 @@ def _read_arrays(path: Path, specs: dict[str, tuple[Any, ...]]) -> dict[str, np.
 
 
 def read_checkpoint(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """The header and arrays of a checkpoint file, read into memory but not checked against
-    a run (:func:`restore_checkpoint` does that). Raises FileNotFoundError for no file, and
-    CheckpointError for a damaged one or one whose arrays declare more than the file holds."""
+    """The header and arrays of a checkpoint file, not checked against a run (that is
+    :func:`restore_checkpoint`); FileNotFoundError for no file, CheckpointError if damaged."""
     path = Path(path)
     header, declared = _read_header(path)
     return header, _read_arrays(path, {k: v for k, v in declared.items() if k != _HEADER})

@@ -1,10 +1,9 @@
 """Hyperparameters as data: :class:`Config`, checked on creation, and the presets.
 
-Every field of Config defaults to the book's value (seed 002), so the ``book`` preset is
-simply ``Config()``; one exception: ``learn_order`` defaults to our overlapped step, not the
-seeds' order (a difference the README lists). Each preset is one table of its fields, each
-with its value and where that value comes from; the README's preset table is generated from
-them (``python -m dqn_tf presets --markdown``), so the docs cannot drift from the code.
+Every field of Config but ``learn_order`` defaults to the book's value (seed 002), so the
+``book`` preset is simply ``Config()``. Each preset is one table of its fields, each with its
+value and where that value comes from; the README's preset table is generated from them
+(``python -m dqn_tf presets --markdown``), so the docs cannot drift from the code.
 """
 
 from __future__ import annotations
@@ -23,11 +22,6 @@ from dqn_tf.demonstrators import (  # noqa: F401  (load and register: still impo
     register_demonstrator,
 )
 from dqn_tf.errors import ConfigError
-
-LOSSES = ("mse", "huber")
-OPTIMIZERS = ("adam", "rmsprop")
-LEARN_ORDERS = ("overlap", "seeds")  # see Config.learn_order
-
 
 # What a field allows: a test of its value and the words for it, as in
 # "batch_size must be an integer >= 1 (got 0)". Values are compared as given, never converted:
@@ -48,7 +42,7 @@ def _integer(least: int) -> _Rule:
     return lambda v: _is_int(v) and v >= least, f"an integer >= {least}"
 
 
-def _one_of(choices: tuple[str, ...]) -> _Rule:
+def _one_of(*choices: str) -> _Rule:
     return lambda v: v in choices, f"one of {list(choices)}"
 
 
@@ -79,9 +73,9 @@ class Config:
 
     env: str = _field("LunarLander-v3", _GAME)  # gymnasium environment id
     hidden: tuple[int, ...] = _field((32, 32), _LAYERS)  # the Q-network's hidden ReLU layers
-    loss: str = _field("mse", _one_of(LOSSES))  # "huber" in seed 000
+    loss: str = _field("mse", _one_of("mse", "huber"))  # "huber" in seed 000
     huber_delta: float = _field(1.0, _POSITIVE)  # the Huber loss threshold
-    optimizer: str = _field("adam", _one_of(OPTIMIZERS))  # "rmsprop" in seed 000
+    optimizer: str = _field("adam", _one_of("adam", "rmsprop"))  # "rmsprop" in seed 000
     learning_rate: float = _field(1e-4, _POSITIVE)  # the optimizer's step size
     gamma: float = _field(0.99, _UNIT)  # reward discount factor
     batch_size: int = _field(32, _integer(1))  # transitions per update
@@ -111,7 +105,7 @@ class Config:
     # "overlap": act, update from the memory as it was, step the game and store, the update
     # and the game running at once on two cores; "seeds": act, step, store, update, as both
     # seeds do. Run folders saved before this field load as "seeds".
-    learn_order: str = _field("overlap", _one_of(LEARN_ORDERS))
+    learn_order: str = _field("overlap", _one_of("overlap", "seeds"))
     # Hold each exploratory random action for 1 to explore_hold decisions, drawn uniformly
     # (Dabney et al. 2021), within the episode.
     explore_hold: int = _field(1, _integer(1))
@@ -357,7 +351,7 @@ def get_preset(name: str, **changes: Any) -> Config:
     if name not in _PRESETS:
         raise ConfigError(f"preset must be one of {list(PRESETS)} (got {name!r})")
     values = {k: entry[0] for k, entry in _PRESETS[name].items() if not isinstance(entry, str)}
-    return Config(**values).replace(**changes) if changes else Config(**values)
+    return Config(**values).replace(**changes)
 
 
 def preset_table() -> str:
