@@ -30,9 +30,8 @@ def atomic_path(path: str | os.PathLike, suffix: str = ".tmp") -> Iterator[Path]
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # mkstemp creates a new file (O_EXCL, no links followed), never one that was there.
-    fd, name = tempfile.mkstemp(
-        dir=path.parent, prefix=f"{TEMP_PREFIX}{os.getpid()}-", suffix=suffix
-    )
+    prefix = f"{TEMP_PREFIX}{os.getpid()}-"
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=prefix, suffix=suffix)
     os.close(fd)
     tmp = Path(name)
     grouped = _group is not None

@@ -5,10 +5,7 @@ Jupyter notebook (``tqdm.auto`` draws a widget there). Where nobody watches, a p
 file, CI, ``--json`` output, there is no bar, so nothing but the lines themselves is saved.
 ``--no-progress`` (``progress=False``) turns it off anywhere, and ``DQN_TF_PROGRESS=0`` does
 so for a whole process tree (``make notebooks`` sets it, so that executed notebooks are
-committed without widget outputs).
-
-While a bar is shown, lines go through :func:`say`, which prints them above the bar instead
-of through it.
+committed without widget outputs). While a bar is shown, lines go through :func:`say`.
 """
 
 from __future__ import annotations

@@ -71,13 +71,9 @@ _held: set[Path] = set()
 @contextmanager
 def lock(run_dir: str | os.PathLike[str]) -> Iterator[Path]:
     """Hold the run folder's write lock for the ``with`` block, making the folder if needed;
-    re-entrant within one process. Nothing in the folder changes when it raises.
-
-    Raises:
-        RunFolderBusy: another live process holds it (named: its id, host and command).
-        RunFolderError: the folder cannot be made or written, or its ``.lock`` is not a
-            plain file of its own (a link, a fifo, a folder).
-    """
+    re-entrant within one process. Raises, changing nothing, RunFolderBusy naming the live
+    process that holds it (id, host, command), or RunFolderError when the folder cannot be
+    made or written or its ``.lock`` is not a plain file of its own (a link, a fifo...)."""
     path = Path(run_dir).resolve()
     if path in _held:
         yield path
