@@ -64,17 +64,15 @@ def parse_grid(pairs: list[str]) -> dict[str, list[Any]]:
 def check_arguments(args: argparse.Namespace) -> None:
     """Every number and path a command takes, checked before anything runs: one line naming
     the argument, its value and what is allowed (ConfigError, exit status 2)."""
-    from dqn_tf.presets import ConfigError
+    from dqn_tf.errors import ConfigError, check_count
 
     seeds = [args.seed] if getattr(args, "seed", None) is not None else []
     for seed in seeds + (getattr(args, "seeds", None) or []):
         if not 0 <= seed <= SEED_MAX:
             raise ConfigError(f"--seed must be an integer in 0..{SEED_MAX} (got {seed})")
-    for name, minimum in (("episodes", 1), ("steps", 1), ("every", 1), ("log_every", 0)):
-        value = getattr(args, name, None)
-        if value is not None and value < minimum:
-            flag = "--" + name.replace("_", "-")
-            raise ConfigError(f"{flag} must be an integer >= {minimum} (got {value})")
+    for name, least in (("episodes", 1), ("steps", 1), ("every", 1), ("log_every", 0)):
+        if getattr(args, name, None) is not None:
+            check_count("--" + name.replace("_", "-"), getattr(args, name), least)
     scale = getattr(args, "scale", None)
     if scale is not None and not 0 < scale <= 1:
         raise ConfigError(f"--scale must be a number in (0, 1] (got {scale})")

@@ -30,6 +30,7 @@ from dqn_tf.agent import Agent
 from dqn_tf.brain import Architecture
 from dqn_tf.checkpoint import save_checkpoint
 from dqn_tf.demonstrators import demonstrate
+from dqn_tf.errors import check_count
 from dqn_tf.evaluation import EVAL_SEED_OFFSET, count_landings  # noqa: F401 (public here)
 from dqn_tf.files import save_together
 from dqn_tf.games import make_env
@@ -47,8 +48,8 @@ from dqn_tf.seeding import set_global_seeds
 def _check_budget(episodes: Any, steps: Any, capture_frames: bool, render_mode: Any) -> None:
     """What :meth:`Environment.learn` is asked to play, checked (ConfigError)."""
     for name, value in (("episodes", episodes), ("steps", steps)):
-        if value is not None and (not isinstance(value, int) or value < 1):
-            raise ConfigError(f"{name} must be an integer >= 1 (got {value!r})")
+        if value is not None:
+            check_count(name, value)
     if episodes is None and steps is None:
         raise ConfigError("give episodes or steps (both are None)")
     if capture_frames and render_mode != "rgb_array":

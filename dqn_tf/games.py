@@ -6,6 +6,7 @@ from __future__ import annotations
 import gymnasium as gym
 
 import dqn_tf.envs  # noqa: F401  (registers RocketLander-v0)
+from dqn_tf.errors import check_count
 from dqn_tf.presets import ConfigError
 
 _RENAMED = {"LunarLander-v2": "LunarLander-v3", "LunarLanderContinuous-v2": "LunarLander-v3"}
@@ -40,8 +41,7 @@ class ActionRepeat(gym.Wrapper):
 
 
 def _check_repeat(repeat: object) -> None:
-    if not isinstance(repeat, int) or isinstance(repeat, bool) or repeat < 1:
-        raise ConfigError(f"action_repeat must be an integer >= 1 (got {repeat!r})")
+    check_count("action_repeat", repeat)
 
 
 def make_env(game: str, render_mode: str | None = None, action_repeat: int = 1) -> gym.Env:

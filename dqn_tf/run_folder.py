@@ -31,6 +31,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from dqn_tf.errors import check_count
 from dqn_tf.files import TEMP_NAME, write_json_atomic
 from dqn_tf.presets import Config, ConfigError, field_names
 
@@ -228,8 +229,7 @@ def read_config(run_dir: str | os.PathLike[str]) -> tuple[Config, int]:
             f"{path} must hold an object with exactly 'config' and 'seed' (got {keys})"
         )
     seed = data["seed"]
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise RunFolderError(f"{path}: seed must be an integer >= 0 (got {seed!r})")
+    check_count(f"{path}: seed", seed, least=0, error=RunFolderError)
     if not isinstance(data["config"], dict):
         raise RunFolderError(f"{path}: config must be an object of fields (got {data['config']!r})")
     try:

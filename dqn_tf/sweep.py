@@ -19,6 +19,7 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from dqn_tf.errors import check_count
 from dqn_tf.files import atomic_path, write_json_atomic
 from dqn_tf.presets import Config, ConfigError, get_preset
 from dqn_tf.progress import bar as progress_bar
@@ -273,8 +274,8 @@ def sweep(preset: str | None = None, *, run_dir: str | os.PathLike, steps: int |
               "max-concurrent": max_concurrent, "num-cpus": num_cpus, "asha-grace": asha_grace,
               kind: amount}  # fmt: skip
     for flag, n in counts.items():
-        if n is not None and (not isinstance(n, int) or isinstance(n, bool) or n < 1):
-            raise ConfigError(f"--{flag} must be an integer >= 1 (got {n!r})")
+        if n is not None:
+            check_count(f"--{flag}", n)
     if not isinstance(cpus, int | float) or not 0 < cpus <= (num_cpus or os.cpu_count() or 1e9):
         raise ConfigError(f"--cpus-per-trial {cpus!r}: give a number > 0, at most the CPUs")
     trials = plan_trials(asked["preset"], asked["env"], asked["grid"], asked["seeds"], sweep_dir)
