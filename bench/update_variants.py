@@ -4,7 +4,7 @@
 
 Each variant runs ``--updates`` updates inside one ``tf.function`` (a ``tf.while_loop``), on
 the same agent state and replay memory, so the figure is what an update costs inside the
-training loop, not what a call from Python costs (about 300 us here, ``../shared/FACTS.md``).
+training loop, not what a call from Python costs (about 300 us here, bench/loop_profile.py).
 Rounds alternate between the variants; each figure is the median.
 
   keras            the package's update (Agent.replay_graph: Keras' Adam)

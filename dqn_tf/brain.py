@@ -3,7 +3,7 @@
 The book builds a TF1 graph per network with placeholders and runs ``sess.run`` for every
 ``predict`` and ``fit``; seed 000 calls Keras ``predict`` three times and ``fit`` once per
 environment step. Each of those calls crosses from Python into TensorFlow, which costs far
-more than the math of a small network (see ``../shared/FACTS.md``). Here the whole update
+more than the math of a small network (``bench/loop_profile.py``). Here the whole update
 (next-state values, DQN or Double-DQN target, loss, gradient step, summaries) is one
 ``tf.function``: :meth:`Brain.train_step`. The seeds' ``predict`` and ``fit`` are kept for use
 one call at a time (notebooks, tests).

@@ -2,7 +2,7 @@
 
 A loop that returns to Python on every environment step pays two or three Python-to-
 TensorFlow crossings per step (act, store, update), each several times the cost of the
-environment step itself (``../shared/FACTS.md``). Here one ``tf.function`` runs a whole
+environment step itself (``bench/loop_profile.py``). Here one ``tf.function`` runs a whole
 episode inside a ``tf.while_loop``: the environment is stepped through ``tf.numpy_function``
 and everything else (epsilon-greedy action, storing, Double-DQN update, target sync, epsilon
 schedule) stays in the graph. Python is entered again only when the episode ends, for the

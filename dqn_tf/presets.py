@@ -214,7 +214,7 @@ _OURS = {  # fields not in the seeds, off in both seeds' presets
 }
 _ROCKET = "tuned, see RocketLander"
 
-# Seed line references: seed 002 = ../shared/seeds/002_*.txt, seed 000 = ../shared/seeds/000_*.txt
+# Sources: seed 002 is the book chapter, seed 000 the Keras RocketLander notebook (README, Credits)
 _PRESETS: dict[str, dict[str, str | tuple[Any, str]]] = {
     "book": {
         "env": 'seed 002 `Environment(game="LunarLander-v2")`, renamed v3 in gymnasium',
