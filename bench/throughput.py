@@ -25,9 +25,9 @@ memory for 1,000,000 transitions, against a deque of tuples as in the seeds.
 Compare only on a quiet machine: PyTorch's threads collapse when another process is busy
 (they did on this project's machines). The bench reports the load average before it starts
 and the share of the machine's CPU time that other processes used while it ran, and warns
-when either says the machine was not quiet. With --json the last line is a JSON object with `sps` (our
-compiled learning loop), `sb3_sps` (SB3 at its best thread count), `ratio` (their quotient)
-and every other figure.
+when either says the machine was not quiet. With --json the last line is a JSON object with
+`sps` (our compiled learning loop), `sb3_sps` (SB3 at its best thread count), `ratio` (their
+quotient) and every other figure.
 """
 
 from __future__ import annotations
