@@ -1,4 +1,4 @@
-"""Command line: ``python -m dqn_tf train | evaluate | replay | presets | sweep``.
+"""Command line: ``python -m dqn_tf train | evaluate | replay | export | presets | sweep``.
 
 With ``--json`` the last line of standard output is one JSON object. A bad argument or
 hyperparameter is one line (``error: ...``) and exit status 2, without a traceback.
@@ -14,6 +14,9 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from dqn_tf.errors import ConfigError, check_count  # these two import no TensorFlow: fast
+from dqn_tf.files import DiskFull
 
 # TensorFlow's start-up lines are dropped by dqn_tf.quiet, which keeps its real warnings and
 # errors, so TF_CPP_MIN_LOG_LEVEL is left as the user set it. pygame needs no display.
@@ -33,8 +36,6 @@ def _parse_value(text: str) -> Any:
 
 def _overrides(pairs: list[str]) -> dict[str, Any]:
     """``train --set FIELD=VALUE`` pairs as a dict of field changes."""
-    from dqn_tf.presets import ConfigError
-
     out: dict[str, Any] = {}
     for pair in pairs:
         if "=" not in pair:
@@ -47,8 +48,6 @@ def _overrides(pairs: list[str]) -> dict[str, Any]:
 def parse_grid(pairs: list[str]) -> dict[str, list[Any]]:
     """``sweep --set FIELD=V1,V2,...`` pairs as a grid: a field's values are a JSON list
     (``hidden=[64,64],[128]``), else each value as ``train --set`` reads one."""
-    from dqn_tf.presets import ConfigError
-
     grid: dict[str, list[Any]] = {}
     for pair in pairs:
         name, sep, text = (s.strip() for s in pair.partition("="))
@@ -64,7 +63,6 @@ def parse_grid(pairs: list[str]) -> dict[str, list[Any]]:
 def check_arguments(args: argparse.Namespace) -> None:
     """Every number and path a command takes, checked before anything runs: one line naming
     the argument, its value and what is allowed (ConfigError, exit status 2)."""
-    from dqn_tf.errors import ConfigError, check_count
 
     seeds = [args.seed] if getattr(args, "seed", None) is not None else []
     for seed in seeds + (getattr(args, "seeds", None) or []):
@@ -76,7 +74,7 @@ def check_arguments(args: argparse.Namespace) -> None:
     scale = getattr(args, "scale", None)
     if scale is not None and not 0 < scale <= 1:
         raise ConfigError(f"--scale must be a number in (0, 1] (got {scale})")
-    for name in ("run_dir", "gif"):
+    for name in ("run_dir", "gif", "to"):
         path = str(getattr(args, name, ""))
         try:
             path.encode("utf-8")
@@ -97,7 +95,7 @@ def _train_settings(args: argparse.Namespace) -> tuple[Any, int]:
     """The configuration and seed to train with: the preset and overrides for a new run;
     the run folder's own for ``--resume``, where a ``--preset``, ``--set``, ``--env`` or
     ``--seed`` that disagrees with it is refused, naming each field."""
-    from dqn_tf.presets import ConfigError, get_preset
+    from dqn_tf.presets import get_preset
     from dqn_tf.run_folder import check_same_settings, read_config
 
     changes = {**_overrides(args.set), **({"env": args.env} if args.env else {})}
@@ -118,7 +116,6 @@ def _train_settings(args: argparse.Namespace) -> tuple[Any, int]:
 def _check_new_run(args: argparse.Namespace) -> None:
     """A new run never writes over another: a checkpoint is continued with --resume, and
     trained weights without one are replaced only with --overwrite."""
-    from dqn_tf.presets import ConfigError
     from dqn_tf.run_folder import BEST_WEIGHTS_FILE, CHECKPOINT_FILE, WEIGHTS_FILE
 
     if (args.run_dir / CHECKPOINT_FILE).is_file():
@@ -137,7 +134,6 @@ def _check_new_run(args: argparse.Namespace) -> None:
 
 def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
     from dqn_tf.games import make_env
-    from dqn_tf.presets import ConfigError
     from dqn_tf.run_folder import lock
 
     config, seed = _train_settings(args)
@@ -222,10 +218,9 @@ def cmd_evaluate(args: argparse.Namespace) -> dict[str, Any]:
     env, weights = _player(args)
     result = env.evaluate(episodes=args.episodes, weights=weights, progress=_progress(args))
     env.close()
-    line = f"{args.episodes} greedy episodes: mean {result['mean']:.2f} std {result['std']:.2f}"
-    if "landings" in result:
-        line += f", landings {result['landings']}/{args.episodes}"
-    print(f"{line} on {env.config.env}", flush=True)
+    landed = f", landings {result['landings']}/{args.episodes}" if "landings" in result else ""
+    print(f"{args.episodes} greedy episodes: mean {result['mean']:.2f} std {result['std']:.2f}"
+          f"{landed} on {env.config.env}", flush=True)  # fmt: skip
     return {**result, "env": env.config.env}
 
 
@@ -233,7 +228,6 @@ def _check_gif_path(args: argparse.Namespace) -> None:
     """``--gif`` may not be one of the run folder's own files, nor any existing file unless
     ``--overwrite`` says so, nor a folder."""
     from dqn_tf import run_folder as rf
-    from dqn_tf.presets import ConfigError
 
     gif, run = args.gif.resolve(), args.run_dir.resolve()  # a link is judged by its target
     own = (rf.CONFIG_FILE, rf.HISTORY_FILE, rf.WEIGHTS_FILE, rf.BEST_WEIGHTS_FILE,
@@ -265,6 +259,16 @@ def cmd_replay(args: argparse.Namespace) -> dict[str, Any]:
           flush=True)  # fmt: skip
     return {"return": ret, "steps": steps, "gif": str(args.gif), "landed": env.landings[0],
             "env": env.config.env}  # fmt: skip
+
+
+def cmd_export(args: argparse.Namespace) -> dict[str, Any]:
+    from dqn_tf.export import export
+
+    result = export(args.run_dir, args.to, args.weights)
+    names = ", ".join(Path(p).name for p in result["written"])
+    litert = f"\n{result['litert']}" if result["litert"] else ""  # why there is no .tflite
+    print(f"{args.weights} weights of {args.run_dir} exported to {args.to}: {names}{litert}")
+    return result
 
 
 def cmd_presets(args: argparse.Namespace) -> dict[str, Any]:
@@ -303,8 +307,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     final_or_best = "the weights at the end of training, or the best periodic evaluation's"
     weights = dict(choices=("final", "best"), default="final", help=final_or_best)
-    judged = ("play this game (same observation and actions); default: the run's eval_env, "
-              "else the game it trained on")  # fmt: skip
+    judged = "play this game (same spaces); default: the run's eval_env, else its own game"
 
     def command(name: str, func: Any, help: str, *arguments: tuple) -> argparse.ArgumentParser:
         """A subcommand with its arguments, each ``(flags, keywords)``, --json, --no-progress."""
@@ -344,6 +347,9 @@ def build_parser() -> argparse.ArgumentParser:
             (("--every",), dict(type=int, default=2, help="keep every N-th frame")),
             (("--overwrite",), dict(action="store_true", help="replace an existing --gif")),
             )  # fmt: skip
+    to = (("--to",), dict(type=Path, required=True, help="a new or empty folder"))
+    command("export", cmd_export, "the network as SavedModel, .keras and .tflite files",
+            run_dir, (("--weights",), weights), to)  # fmt: skip
     command("presets", cmd_presets, "show the presets",
             (("--markdown",), dict(action="store_true", help="the README's table")))  # fmt: skip
 
@@ -374,9 +380,6 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status (0 ok, 2 bad input, 1 training failure)."""
     args = build_parser().parse_args(argv)
-    from dqn_tf.files import DiskFull
-    from dqn_tf.presets import ConfigError
-
     try:
         check_arguments(args)
         result = args.func(args)

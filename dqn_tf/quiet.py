@@ -25,9 +25,11 @@ import os
 import re
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import ModuleType
 
-__all__ = ["keras", "kept_lines", "log_severity", "tf"]
+__all__ = ["keras", "kept_lines", "log_severity", "quiet_native_stderr", "tf"]
 
 SEVERITIES = "IWEF"  # absl's INFO, WARNING, ERROR, FATAL: index = TF_CPP_MIN_LOG_LEVEL
 # absl's C++ log prefix: severity letter, month and day, time, thread id, file:line]
@@ -85,17 +87,17 @@ def kept_lines(text: str, level: int, no_cuda: bool = False) -> list[str]:
     return kept
 
 
-def _import_quietly() -> tuple[ModuleType, ModuleType]:
-    if "tensorflow" in sys.modules:  # imported before us: its lines are already out
-        import keras
-        import tensorflow
-
-        return tensorflow, keras
+@contextmanager
+def quiet_native_stderr() -> Iterator[None]:
+    """While the block runs, native writes to file descriptor 2 go to a temporary file and
+    Python's own ``sys.stderr`` to the real one; at the end the native lines that
+    :func:`kept_lines` keeps are written back, in order. For TensorFlow's import and for
+    other calls that log from C++ (the LiteRT converter)."""
     sys.stderr.flush()
     saved = os.dup(2)
     python_stderr = sys.stderr
-    # Python's writes (warnings, prints) go to the real stderr meanwhile, so that what the
-    # file holds is native output only; a notebook's sys.stderr is not fd 2 and stays as is.
+    # So that the file holds native output only; a notebook's sys.stderr is not fd 2 and
+    # stays as it is.
     own = python_stderr is sys.__stderr__
     if own:
         sys.stderr = io.TextIOWrapper(
@@ -107,10 +109,7 @@ def _import_quietly() -> tuple[ModuleType, ModuleType]:
     with tempfile.TemporaryFile() as captured:
         os.dup2(captured.fileno(), 2)
         try:
-            import keras
-            import tensorflow
-
-            tensorflow.config.list_physical_devices()  # the cuInit call, while we listen
+            yield
         finally:
             os.dup2(saved, 2)
             os.close(saved)
@@ -123,6 +122,19 @@ def _import_quietly() -> tuple[ModuleType, ModuleType]:
             if kept:
                 sys.stderr.write("".join(kept))
                 sys.stderr.flush()
+
+
+def _import_quietly() -> tuple[ModuleType, ModuleType]:
+    if "tensorflow" in sys.modules:  # imported before us: its lines are already out
+        import keras
+        import tensorflow
+
+        return tensorflow, keras
+    with quiet_native_stderr():
+        import keras
+        import tensorflow
+
+        tensorflow.config.list_physical_devices()  # the cuInit call, while we listen
     return tensorflow, keras
 
 

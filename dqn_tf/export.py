@@ -1,0 +1,98 @@
+"""Export: a run's trained Q-network as files that play without this package.
+
+``DIR/saved_model`` is a TensorFlow SavedModel whose serving signature takes a batch of
+observations and returns the greedy ``actions`` and the ``q_values``, and whose ``metadata``
+holds the game, the observation and action sizes and the configuration (JSON);
+``DIR/q_network.keras`` is the Keras model; ``DIR/q_network.tflite`` a LiteRT model of it,
+when the pinned TensorFlow can convert one. Everything is written to a temporary folder that
+becomes ``DIR`` at the end, so a failed export leaves nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from dqn_tf.errors import ConfigError
+from dqn_tf.quiet import keras, quiet_native_stderr, tf
+
+
+class _Policy(tf.Module):
+    """What the SavedModel holds: the Q-network, its greedy policy and the run's metadata."""
+
+    def __init__(self, model: keras.Model, metadata: dict[str, Any]) -> None:
+        super().__init__()
+        self.model = model
+        # A variable, because the SavedModel keeps variables (a constant attribute is lost).
+        self.metadata = tf.Variable(json.dumps(metadata, sort_keys=True), trainable=False)
+        spec = tf.TensorSpec([None, metadata["observation_size"]], tf.float32, "observations")
+        self.serve = tf.function(self._serve, input_signature=[spec])
+
+    def _serve(self, observations: tf.Tensor) -> dict[str, tf.Tensor]:
+        q = self.model(observations, training=False)
+        return {"actions": tf.argmax(q, axis=1, output_type=tf.int32), "q_values": q}
+
+
+def export(
+    run_dir: str | os.PathLike, to: str | os.PathLike, weights: str = "final"
+) -> dict[str, Any]:
+    """Write the run's ``weights`` (``"final"`` or ``"best"``) as a SavedModel, a .keras model
+    and, if the converter works, a .tflite file in the new or empty folder ``to``.
+
+    Returns the paths written and ``litert``: None, or the one line saying why no .tflite.
+    Raises FileNotFoundError (no weights), ConfigError (weights of another network, ``to``
+    not empty), before anything is written."""
+    from dqn_tf.brain import Brain
+    from dqn_tf.games import make_env
+    from dqn_tf.run_folder import BEST_WEIGHTS_FILE, WEIGHTS_FILE, read_config
+
+    run_dir, to = Path(run_dir), Path(to)
+    config, _ = read_config(run_dir)
+    path = run_dir / (BEST_WEIGHTS_FILE if weights == "best" else WEIGHTS_FILE)
+    if not path.is_file():
+        raise FileNotFoundError(f"no {path.name} in run folder {run_dir}: train there first")
+    if to.exists() and (not to.is_dir() or any(to.iterdir())):
+        raise ConfigError(f"--to {to} exists and is not an empty folder; choose a new one")
+    game = make_env(config.env)
+    nS, nA = int(game.observation_space.shape[0]), int(game.action_space.n)
+    game.close()
+    brain = Brain(nS, nA, config)
+    brain.load_weights(path)  # weights of another network: ConfigError naming both shapes
+    metadata = {"env": config.env, "observation_size": nS, "action_size": nA,
+                "weights": weights, "config": config.to_dict()}  # fmt: skip
+    to.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".dqn_tf-export-", dir=to.parent))
+    try:
+        policy = _Policy(brain.model, metadata)
+        tf.saved_model.save(policy, str(staging / "saved_model"), signatures=policy.serve)
+        brain.model.save(staging / "q_network.keras")
+        litert = _write_litert(brain.model, staging / "q_network.tflite")
+        staging.chmod(0o755)  # mkdtemp makes it private; an export is for sharing
+        if to.exists():
+            to.rmdir()  # empty, checked above
+        os.replace(staging, to)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    written = [str(to / name) for name in sorted(os.listdir(to))]
+    return {"to": str(to), "written": written, "litert": litert, **metadata}
+
+
+def _write_litert(model: keras.Model, path: Path) -> str | None:
+    """The .tflite file of ``model``, converted from the Keras model itself: converting the
+    SavedModel's wrapper leaves its weights as uninitialised variables (NaN Q-values) in
+    TensorFlow 2.21. Returns None, or why no file was written (one line)."""
+    try:
+        # The converter prints its temporary SavedModel's signature to stdout and logs from
+        # C++ at INFO and WARNING: neither is for the user (quiet keeps real errors).
+        with quiet_native_stderr(), contextlib.redirect_stdout(io.StringIO()):
+            litert = tf.lite.TFLiteConverter.from_keras_model(model).convert()
+        path.write_bytes(litert)
+    except Exception as exc:  # noqa: BLE001 (any converter failure: the other files stand)
+        return f"no LiteRT file: the converter failed ({' '.join(str(exc).split())[:200]})"
+    return None
