@@ -196,17 +196,10 @@ def _player(args: argparse.Namespace, **kw: Any) -> tuple[Any, Path]:
     the original), else its own game; it stores nothing, so its memory is one batch."""
     from dqn_tf.environment import Environment
     from dqn_tf.evaluation import judged_config
-    from dqn_tf.run_folder import BEST_WEIGHTS_FILE, WEIGHTS_FILE, read_config
+    from dqn_tf.run_folder import read_config, weights_file
 
     config, _ = read_config(args.run_dir)  # checked: a damaged file is one clear line
-    if not (args.run_dir / WEIGHTS_FILE).is_file():
-        raise FileNotFoundError(f"no {WEIGHTS_FILE} in run folder {args.run_dir}: train first")
-    weights = args.run_dir / (BEST_WEIGHTS_FILE if args.weights == "best" else WEIGHTS_FILE)
-    if not weights.is_file():
-        raise FileNotFoundError(
-            f"no {weights.name} in run folder {args.run_dir}"
-            + (" (best weights need eval_every_steps > 0)" if args.weights == "best" else "")
-        )
+    weights = weights_file(args.run_dir, args.weights)
     kw.get("check", lambda: None)()
     config = judged_config(config, args.env).replace(memory_size=config.batch_size)
     env = Environment(config=config, seed=args.seed, run_dir=args.run_dir, summaries=False,

@@ -50,13 +50,11 @@ def export(
     not empty), before anything is written."""
     from dqn_tf.brain import Brain
     from dqn_tf.games import make_env
-    from dqn_tf.run_folder import BEST_WEIGHTS_FILE, WEIGHTS_FILE, read_config
+    from dqn_tf.run_folder import read_config, weights_file
 
     run_dir, to = Path(run_dir), Path(to)
     config, _ = read_config(run_dir)
-    path = run_dir / (BEST_WEIGHTS_FILE if weights == "best" else WEIGHTS_FILE)
-    if not path.is_file():
-        raise FileNotFoundError(f"no {path.name} in run folder {run_dir}: train there first")
+    path = weights_file(run_dir, weights)
     if to.exists() and (not to.is_dir() or any(to.iterdir())):
         raise ConfigError(f"--to {to} exists and is not an empty folder; choose a new one")
     game = make_env(config.env)

@@ -54,6 +54,22 @@ _HISTORY_TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
+def weights_file(run_dir: str | os.PathLike[str], which: str = "final") -> Path:
+    """The run folder's ``"final"`` or ``"best"`` weights, or FileNotFoundError saying why
+    there are none (nothing trained there, or no periodic evaluation to pick the best)."""
+    run_dir = Path(run_dir)
+    if not (run_dir / WEIGHTS_FILE).is_file():
+        raise FileNotFoundError(f"no {WEIGHTS_FILE} in run folder {run_dir}: train first")
+    if which != "best":
+        return run_dir / WEIGHTS_FILE
+    if not (run_dir / BEST_WEIGHTS_FILE).is_file():
+        raise FileNotFoundError(
+            f"no {BEST_WEIGHTS_FILE} in run folder {run_dir} (best weights need "
+            f"eval_every_steps > 0)"
+        )
+    return run_dir / BEST_WEIGHTS_FILE
+
+
 class RunFolderBusy(ConfigError):
     """Another process is writing this run folder."""
 
