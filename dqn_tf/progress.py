@@ -106,9 +106,11 @@ def advance(progress: Any, env: Any, length: int, returns: list[float] | None, s
     training = progress.desc == "train"
     recent = returns[-1:] if replay else (env.reward_avg if training else returns[-100:])
     shown = {"return" if replay else "avg100": f"{np.mean(recent):.1f}"}
-    landings = [x for x in env.landings if x is not None]
-    if landings:  # the game reports landings (RocketLander)
-        shown["landed"] = str(len(env.landed_episodes) if training else sum(landings))
+    from dqn_tf.evaluation import count_landings  # here: the bar itself needs no TensorFlow
+
+    landings = count_landings(env.landings)
+    if landings is not None:  # the game reports landings (RocketLander)
+        shown["landed"] = str(len(env.landed_episodes) if training else landings)
     if training:
         shown["eps"] = f"{env.agent.epsilon:.2f}"
     if progress.unit == "episode":
