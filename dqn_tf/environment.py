@@ -31,7 +31,7 @@ from dqn_tf.brain import Architecture
 from dqn_tf.checkpoint import save_checkpoint
 from dqn_tf.demonstrators import demonstrate
 from dqn_tf.errors import check_count
-from dqn_tf.evaluation import EVAL_SEED_OFFSET, count_landings  # noqa: F401 (public here)
+from dqn_tf.evaluation import EVAL_SEED_OFFSET
 from dqn_tf.files import save_together
 from dqn_tf.games import make_env
 from dqn_tf.interrupts import TrainingInterrupted, stop_on_signals
