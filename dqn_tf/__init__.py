@@ -1,4 +1,4 @@
-"""dqn_tf: the seeds' Brain, Memory, Agent and Environment in TensorFlow 2.
+"""dqn_tf: the originals' Brain, Memory, Agent and Environment in TensorFlow 2.
 
 Importing the package registers ``RocketLander-v0`` with gymnasium. The four classes are
 imported lazily, so ``import dqn_tf`` alone (e.g. to make RocketLander-v0) does not pay for

@@ -1,4 +1,4 @@
-"""Agent: acting, exploring, remembering and learning (both seeds' ``Agent``).
+"""Agent: acting, exploring, remembering and learning (both originals' ``Agent``).
 
 The agent owns the :class:`~dqn_tf.brain.Brain`, the :class:`~dqn_tf.memory.Memory` and the
 run's one random generator. Its methods come in two layers that share one implementation:
@@ -6,7 +6,7 @@ run's one random generator. Its methods come in two layers that share one implem
 * graph-side pieces (``act_graph``, ``update_graph``, ``observe_graph``, ``replay_graph``)
   that the compiled training loop (:mod:`dqn_tf.loop`) composes, many environment steps per
   call;
-* the seeds' methods (``act``, ``add_memory``/``observe``, ``update``, ``replay``,
+* the originals' methods (``act``, ``add_memory``/``observe``, ``update``, ``replay``,
   ``epsilon_update``, ``target_model_update``, ``save_weights``, ``load_weights``), one call
   at a time, which call the same pieces through ``tf.function``.
 
@@ -63,8 +63,8 @@ class Agent:
         self.model, self.target_model = self.brain.model, self.brain.target_model
         self.memory = Memory(config.memory_size, nS, self.generator)
         self._epsilon = tf.Variable(float(config.epsilon_start), trainable=False, name="epsilon")
-        # Agent steps (decisions) taken while learning; drives seed 000's linear epsilon phase and
-        # step-based target sync.
+        # Agent steps (decisions) taken while learning; they drive the Keras notebook's linear
+        # epsilon phase and step-based target sync.
         self.steps = tf.Variable(tf.constant(0, tf.int64), trainable=False, name="steps")
         # Temporally-extended exploration (config.explore_hold > 1): the random action being
         # held and how many more decisions it is held for.
@@ -89,8 +89,8 @@ class Agent:
         self._epsilon.assign(float(value))
 
     def epsilon_update(self, t: int | None = None) -> float:
-        """End-of-episode decay (book: ``epsilon *= 0.9994``; seed 000: ``*= 0.97`` once its
-        linear phase is over). ``t``, the episode number, is accepted as the book passes it.
+        """End-of-episode decay (book: ``epsilon *= 0.9994``; Keras notebook: ``*= 0.97`` once
+        its linear phase is over). ``t``, the episode number, is accepted as the book passes it.
 
         Fix over the book: the result is clamped at ``epsilon_min`` (the book could step
         just below it). Returns the new epsilon.
@@ -102,8 +102,9 @@ class Agent:
         return self.epsilon
 
     def epsilon_step_graph(self) -> None:
-        """Seed 000's per-step linear decay from ``epsilon_start`` to ``epsilon_linear_end``
-        over ``epsilon_linear_steps`` steps, computed from the step counter (no drift)."""
+        """The Keras notebook's per-step linear decay from ``epsilon_start`` to
+        ``epsilon_linear_end`` over ``epsilon_linear_steps`` steps, computed from the step
+        counter (no drift)."""
         n = self.config.epsilon_linear_steps
         if n == 0:
             return
@@ -129,7 +130,7 @@ class Agent:
         u = self.generator.uniform((), dtype=tf.float32)
         random_action = self.generator.uniform((), 0, self.nA, dtype=tf.int32)
         hold = self.config.explore_hold
-        if hold == 1:  # both seeds: plain epsilon-greedy (and the original random sequence)
+        if hold == 1:  # both originals: plain epsilon-greedy (and the original random sequence)
             return tf.where(u < epsilon, random_action, self.greedy_graph(s))
         # Temporally-extended epsilon-greedy: a random action, once drawn, is kept for a
         # duration drawn uniformly from 1..hold decisions. Why: in RocketLander a single
@@ -152,14 +153,14 @@ class Agent:
 
     def update_graph(self) -> tuple[tf.Tensor, tf.Tensor]:
         """A learning agent's work on each step, apart from storing the transition: sync the
-        target every ``target_sync_steps`` steps (seed 000 checks the counter before counting
-        the step); count the step and move epsilon along its linear phase; replay once the
+        target every ``target_sync_steps`` steps (the Keras notebook checks the counter before
+        counting the step); count the step and move epsilon along its linear phase; replay once the
         memory holds more than a batch (and ``learning_starts``), every ``train_every`` steps.
         Returns ``(updated, loss)``; the loss is 0 when no update was made.
 
         The compiled loop calls it before the game steps (``learn_order="overlap"``): it reads
         nothing the game returns, so the two run at once. :meth:`observe_graph` calls it after
-        storing (the seeds' order)."""
+        storing (the originals' order)."""
         cfg = self.config
         if cfg.target_sync_steps > 0:
             if tf.equal(self.steps % cfg.target_sync_steps, 0):
@@ -182,12 +183,12 @@ class Agent:
         s_: tf.Tensor,
         terminated: tf.Tensor,
     ) -> tuple[tf.Tensor, tf.Tensor]:
-        """Everything a learning agent does after one environment step, in the seeds' order
+        """Everything a learning agent does after one environment step, in the originals' order
         (``learn_order="seeds"``): store the transition, then :meth:`update_graph`."""
         self.memory.store(s, a, r, s_, terminated)
         return self.update_graph()
 
-    # --- the seeds' API, one call at a time ---------------------------------------------------
+    # --- the originals' API, one call at a time ---------------------------------------------------
 
     def act(self, s: np.ndarray, epsilon: float | None = None) -> int:
         """Epsilon-greedy action for a state ``(nS,)`` or ``(1, nS)``; greedy when
@@ -201,7 +202,7 @@ class Agent:
         self.memory.add_memory(s, a, r, s_, terminated)
 
     def observe(self, s, a, r, s_, terminated) -> float | None:  # noqa: ANN001
-        """Seed 000's ``observe`` + ``decrementEpsilon`` + ``replay`` for one step: see
+        """The Keras notebook's ``observe`` + ``decrementEpsilon`` + ``replay`` for one step: see
         :meth:`observe_graph`. Returns the loss, or None when no update was made."""
         updated, loss = self._observe(
             tf.constant(np.asarray(s, np.float32).reshape(self.nS)),
@@ -220,7 +221,8 @@ class Agent:
         return float(loss) if bool(updated) else None
 
     def replay(self) -> float:
-        """One Double-DQN (book) or DQN (seed 000) update on a sampled batch; returns the loss."""
+        """One Double-DQN (book) or DQN (Keras notebook) update on a sampled batch; returns the
+        loss."""
         if len(self.memory) == 0:
             raise ValueError("cannot replay from an empty memory: add transitions first")
         return float(self._replay())
@@ -241,5 +243,5 @@ class Agent:
         print(f"Model restored from file: {filename}")
 
     def random_action(self) -> int:
-        """A uniformly random action drawn from the agent's generator (seed 000's pre-fill)."""
+        """A uniformly random action from the agent's generator (the Keras notebook's pre-fill)."""
         return int(self.generator.uniform((), 0, self.nA, dtype=tf.int32))

@@ -1,11 +1,11 @@
-"""Brain: the Q-network, its target twin and the compiled update (both seeds' ``Brain``).
+"""Brain: the Q-network, its target twin and the compiled update (both originals' ``Brain``).
 
 The book builds a TF1 graph per network with placeholders and runs ``sess.run`` for every
-``predict`` and ``fit``; seed 000 calls Keras ``predict`` three times and ``fit`` once per
+``predict`` and ``fit``; the Keras notebook calls Keras ``predict`` three times and ``fit`` once per
 environment step. Each of those calls crosses from Python into TensorFlow, which costs far
 more than the math of a small network (``bench/loop_profile.py``). Here the whole update
 (next-state values, DQN or Double-DQN target, loss, gradient step, summaries) is one
-``tf.function``: :meth:`Brain.train_step`. The seeds' ``predict`` and ``fit`` are kept for use
+``tf.function``: :meth:`Brain.train_step`. The originals' ``predict`` and ``fit`` are kept for use
 one call at a time (notebooks, tests).
 """
 
@@ -113,7 +113,7 @@ class Brain:
         """``r + gamma * Q_target(s_, a*)`` for non-terminal ``s_``, ``r`` for terminal ones.
 
         ``a*`` is the online net's argmax (Double DQN, book) or the target net's (plain DQN,
-        seed 000, which is the same as taking the target net's max).
+        the Keras notebook, which is the same as taking the target net's max).
         """
         q_next_target = self.target_model(s_, training=False)
         if self.config.double_dqn:
@@ -135,10 +135,10 @@ class Brain:
     ) -> tf.Tensor:
         """One gradient step on a batch of transitions; returns the loss.
 
-        Like both seeds, the regression target is the online net's own prediction with the
+        Like both originals, the regression target is the online net's own prediction with the
         taken action's entry replaced by the TD target, and the loss is averaged over all
         ``B * nA`` entries (the untaken ones contribute zero error), so the reported loss
-        equals the seeds' (without demonstrations).
+        equals the originals' (without demonstrations).
 
         With ``config.demo_margin > 0``, the transitions flagged in ``demo`` (demonstrations)
         add DQfD's large-margin loss (Hester et al. 2018), averaged over the ``B`` rows of
@@ -175,7 +175,7 @@ class Brain:
         extra_loss: Callable[[tf.Tensor], tf.Tensor] | None = None,
     ) -> tf.Tensor:
         """One gradient step of ``loss(make_y(Q(s)), Q(s))`` (plus ``extra_loss(Q(s))``): the
-        seeds' ``fit`` on one batch, shared by :meth:`train_step` and :meth:`fit`."""
+        originals' ``fit`` on one batch, shared by :meth:`train_step` and :meth:`fit`."""
         with tf.GradientTape() as tape:
             q = self.model(s, training=True)
             loss = self.loss_fn(make_y(q), q)
@@ -204,7 +204,7 @@ class Brain:
         for target, online in zip(self.target_model.weights, self.model.weights, strict=True):
             target.assign(online)
 
-    # --- the seeds' API, one call at a time ---------------------------------------------------
+    # --- the originals' API, one call at a time ---------------------------------------------------
 
     def predict(self, s: np.ndarray, target: bool = False) -> np.ndarray:
         """Q-values for one state ``(nS,)`` or a batch ``(B, nS)``; returns ``(B, nA)``."""
@@ -213,7 +213,7 @@ class Brain:
 
     def fit(self, s: np.ndarray, y: np.ndarray, epochs: int = 1) -> float:
         """Regress ``Q(s)`` onto the full target matrix ``y`` ``(B, nA)`` for ``epochs`` steps
-        (the seeds' ``fit``); returns the last loss."""
+        (the originals' ``fit``); returns the last loss."""
         s = tf.constant(np.asarray(s, np.float32).reshape(-1, self.nS))
         y = tf.constant(np.asarray(y, np.float32).reshape(-1, self.nA))
         loss = None

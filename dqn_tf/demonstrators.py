@@ -1,5 +1,5 @@
 """Demonstrators: the scripted policies a run names in ``Config.demonstrator``, and their
-episodes stored in the replay memory before learning (DQfD; not in the seeds).
+episodes stored in the replay memory before learning (DQfD; not in the originals).
 
 They are registered by name, as gymnasium registers its games. A run folder holds only the
 name, so reading one never imports a module it names: only code registered here, by this

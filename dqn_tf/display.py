@@ -2,7 +2,7 @@
 
 Named ``display`` because "replay" already means experience replay here (``Agent.replay``).
 No TensorFlow (numpy, Pillow, imageio, matplotlib, IPython): a notebook or a test shows an
-episode without paying for a TF import. Seed 000's player is :mod:`dqn_tf.player`,
+episode without paying for a TF import. The Keras notebook's player is :mod:`dqn_tf.player`,
 RocketLander's close-ups and landing plots :mod:`dqn_tf.envs.rocket_views`. Typical use::
 
     env = gymnasium.make("LunarLander-v3", render_mode="rgb_array")

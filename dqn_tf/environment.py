@@ -286,7 +286,7 @@ class Environment:
         return seed
 
     def _prefill(self) -> None:
-        """Seed 000's random pre-fill: random episodes until memory exceeds one batch."""
+        """The Keras notebook's random pre-fill: random episodes until memory exceeds one batch."""
         while len(self.agent.memory) <= self.config.batch_size:
             s, _ = self.env.reset(seed=self._take_reset_seed())
             saved = self.agent.epsilon

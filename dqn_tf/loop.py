@@ -8,10 +8,10 @@ and everything else (epsilon-greedy action, storing, Double-DQN update, target s
 schedule) stays in the graph. Python is entered again only when the episode ends, for the
 once-per-episode work (target sync at episode end, epsilon decay, logging, checkpoints).
 
-The loop body is the seeds' inner loop with one change of order (``Config.learn_order``,
+The loop body is the originals' inner loop with one change of order (``Config.learn_order``,
 "overlap" by default): it acts, updates from the replay memory as it was, steps the game and
 then stores the transition, so the update and the game's step run at once on two cores. With
-``learn_order="seeds"`` it steps, stores, then updates, as the seeds do. The seeds'
+``learn_order="seeds"`` it steps, stores, then updates, as the originals do. The originals'
 one-call-at-a-time methods in the same order give the same run (tests/test_environment.py).
 """
 
@@ -29,7 +29,7 @@ from dqn_tf.quiet import tf  # TensorFlow without its start-up noise
 
 # What the loop does with each transition.
 LEARN = "learn"  # store it and learn (update_graph + store, or observe_graph): training
-STORE = "store"  # only store it: seed 000's random pre-fill
+STORE = "store"  # only store it: the Keras notebook's random pre-fill
 NONE = "none"  # neither: greedy evaluation
 
 
@@ -124,10 +124,10 @@ class EpisodeRunner:
             outcome.set_shape((4,))
             r, terminated, done, game_steps = tf.unstack(outcome)
             terminated, done = terminated > 0, done > 0
-            if mode == LEARN and not overlap:  # the seeds' order: store, then update
+            if mode == LEARN and not overlap:  # the originals' order: store, then update
                 _, loss = agent.observe_graph(s, a, tf.cast(r, tf.float32), s_, terminated)
                 loss_sum += loss
-            elif mode != NONE:  # overlapped learning, or seed 000's pre-fill
+            elif mode != NONE:  # overlapped learning, or the Keras notebook's pre-fill
                 agent.memory.store(s, a, tf.cast(r, tf.float32), s_, terminated)
             episode_return += r
             t += tf.cast(game_steps, tf.int32)

@@ -1,6 +1,6 @@
-"""Memory: experience replay of fixed capacity (both seeds' ``Memory`` class).
+"""Memory: experience replay of fixed capacity (both originals' ``Memory`` class).
 
-The seeds keep a ``deque`` of tuples of numpy arrays: every stored transition costs several
+The originals keep a ``deque`` of tuples of numpy arrays: every stored transition costs several
 Python objects (hundreds of bytes) and sampling it means converting a list of tuples back into
 arrays on every update. Here the memory is preallocated arrays (one per field), held in
 ``tf.Variable``s so that a training loop running inside a TensorFlow graph can write to them
@@ -8,7 +8,7 @@ arrays on every update. Here the memory is preallocated arrays (one per field), 
 API is kept: ``add_memory``, ``recall_memories`` and ``len()``, plus ``sample(n)`` as both
 seeds sample.
 
-Deviation from both seeds (listed in the README): the flag stored is gymnasium's
+Deviation from both originals (listed in the README): the flag stored is gymnasium's
 ``terminated``, not ``done``. An episode cut by the time limit (``truncated``) is not a terminal
 state, so its last transition still bootstraps from the next state's value.
 """
@@ -24,7 +24,7 @@ class Memory:
     """Fixed-capacity replay memory that overwrites its oldest transition when full.
 
     Args:
-        memory_size: capacity in transitions (book: 250,000; seed 000: 1,000,000).
+        memory_size: capacity in transitions (book: 250,000; the Keras notebook: 1,000,000).
         state_size: length of a state vector (``nS``).
         generator: the run's seeded ``tf.random.Generator``, used by :meth:`sample`.
             A private one seeded with 0 is made when omitted.
@@ -62,7 +62,7 @@ class Memory:
                 tf.zeros((memory_size,), tf.bool), trainable=False, name="terminated"
             )
             # Which transitions are demonstrations (Config.demonstrator): the margin loss of
-            # Brain.train_step applies to those only. Not in the seeds.
+            # Brain.train_step applies to those only. Not in the originals.
             self.demo = tf.Variable(tf.zeros((memory_size,), tf.bool), trainable=False, name="demo")
             # Next slot to write and number of valid transitions. int64 so that a long run
             # never overflows the counters.
@@ -98,7 +98,7 @@ class Memory:
         """``n`` transitions drawn uniformly, with replacement, from the valid ones:
         ``(states, actions, rewards, next_states, terminated, demo)``.
 
-        The seeds sample without replacement (``random.sample``); with replacement is what
+        The originals sample without replacement (``random.sample``); with replacement is what
         DQN implementations do at scale and costs one draw per row instead of a shuffle.
         """
         idx = self.generator.uniform((n,), minval=0, maxval=self.size, dtype=tf.int64)
@@ -111,7 +111,7 @@ class Memory:
             tf.gather(self.demo, idx),
         )
 
-    # --- the seeds' API, one call at a time ---------------------------------------------------
+    # --- the originals' API, one call at a time ---------------------------------------------------
 
     def __len__(self) -> int:
         return int(self.size.numpy())
@@ -181,7 +181,8 @@ class Memory:
 
     def sample(self, n: int) -> tuple[np.ndarray, ...]:
         """A batch of ``min(n, len(self))`` transitions as numpy arrays
-        ``(states, actions, rewards, next_states, terminated)`` (seed 000's ``sample``)."""
+        ``(states, actions, rewards, next_states, terminated)``, as the Keras notebook's
+        ``sample``."""
         if len(self) == 0:
             raise ValueError("cannot sample from an empty memory")
         if not isinstance(n, int) or n < 1:

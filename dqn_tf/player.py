@@ -1,4 +1,4 @@
-"""Seed 000's ``display_frames_as_gif``: frames as an HTML player with controls, offline.
+"""The Keras notebook's ``display_frames_as_gif``: frames as an HTML player with controls, offline.
 
 The seed showed a matplotlib animation with JSAnimation, which no longer installs; its successor,
 ``Animation.to_jshtml``, labels its buttons with Font Awesome icons from a CDN, blank offline.

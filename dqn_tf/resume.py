@@ -61,9 +61,9 @@ def load_for_incremental(env: Environment) -> None:
         env.resume()
     elif env.weights_path.is_file():
         env.agent.load_weights(env.weights_path)
-        # The weights are trained, so the linear exploration phase (seed 000, fast) is over:
-        # a step counter back at 0 would restart it at epsilon_start and override the book's
-        # low incremental epsilon on the first step.
+        # The weights are trained, so the linear exploration phase (Keras notebook, fast) is
+        # over: a step counter back at 0 would restart it at epsilon_start and override the
+        # book's low incremental epsilon on the first step.
         env.agent.steps.assign(max(env.config.epsilon_linear_steps, 0))
         print(
             f"No checkpoint in {env.run_dir}: weights only, the memory starts empty "

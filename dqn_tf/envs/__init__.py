@@ -1,4 +1,4 @@
-"""Environments shipped with dqn_tf (RocketLander-v0, seed 000's game, and its named variants).
+"""Environments shipped with dqn_tf (RocketLander-v0, the Keras notebook's game, and variants).
 
 Importing this package registers ``RocketLander-v0`` with gymnasium, so that after
 ``import dqn_tf`` (which imports this package) ``gymnasium.make("RocketLander-v0")`` works.
