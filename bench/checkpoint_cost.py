@@ -1,6 +1,6 @@
 """Checkpoint size and save / restore time with a full 1,000,000-transition memory.
 
-    python bench/checkpoint_cost.py [--capacity 1000000] [--repeats 3] [--json]
+    python bench/checkpoint_cost.py [--capacity 1000000] [--repeats 3] [--json] [--results PATH]
 
 Fills the replay memory of a `book` LunarLander run (2x32 network) to capacity with random
 transitions, then times `Environment.save_checkpoint` (atomic .npz write) and
@@ -21,6 +21,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
+import results  # noqa: E402
 
 
 def main() -> None:
@@ -28,7 +29,9 @@ def main() -> None:
     parser.add_argument("--capacity", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--json", action="store_true")
+    results.add_option(parser)
     args = parser.parse_args()
+    recorder = results.start()
 
     from dqn_tf.environment import Environment
     from dqn_tf.presets import get_preset
@@ -71,6 +74,7 @@ def main() -> None:
         print(f"  {key:26s} {round(value, 3)}")
     if args.json:
         print(json.dumps(figures))
+    recorder.write(args.results, figures, args.note)
 
 
 if __name__ == "__main__":

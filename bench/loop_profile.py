@@ -1,6 +1,7 @@
 """Where a training step's time goes, measured inside the compiled loop.
 
     python bench/loop_profile.py [--steps 20000] [--rounds 2] [--preset book] [--json]
+        [--results PATH]
 
 Timing a piece by calling it from Python adds about 300 us per call, more than a whole step
 of the compiled loop (the README's Speed section). So each piece is timed where it runs: one
@@ -45,6 +46,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
+import results  # noqa: E402
 
 # Timed first, alone, before any of TensorFlow's threads keeps a Python thread state.
 FRESH = "crossing, fresh thread state"
@@ -240,7 +242,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--preset", default="book")
     parser.add_argument("--json", action="store_true")
+    results.add_option(parser)
     args = parser.parse_args()
+    recorder = results.start()
 
     fresh = build(FRESH, args.preset, args.chunk)
     runs: dict[str, list[float]] = {v: [] for v in (FRESH, *VARIANTS, "EpisodeRunner")}
@@ -278,8 +282,10 @@ def main() -> None:
     print("Inside the real loop (EpisodeRunner, learning), microseconds per step:")
     for name, value in inside.items():
         print(f"  {name:52s} {value:7.1f}")
+    figures = {"sps": sps, "us_per_step": us, "runs": runs, "inside": inside}
     if args.json:
-        print(json.dumps({"sps": sps, "us_per_step": us, "runs": runs, "inside": inside}))
+        print(json.dumps(figures))
+    recorder.write(args.results, figures, args.note)
 
 
 if __name__ == "__main__":

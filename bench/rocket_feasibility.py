@@ -1,6 +1,7 @@
 """How much room RocketLander-v0 leaves a discrete-action agent: brake as hard as possible.
 
     python bench/rocket_feasibility.py [--episodes 100] [--seed 0] [--repeat 4 8] [--json]
+        [--results PATH]
     python bench/rocket_feasibility.py --demonstrator rocket_heuristic rocket_gimbal --seed 1000
     python bench/rocket_feasibility.py --run-dir runs/rocket --weights best [--episodes 100]
 
@@ -52,6 +53,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import gymnasium as gym  # noqa: E402
 import numpy as np  # noqa: E402
+import results  # noqa: E402
 
 import dqn_tf  # noqa: E402, F401  (registers RocketLander-v0)
 from dqn_tf.envs import rocket_lander as rl  # noqa: E402
@@ -111,7 +113,7 @@ def demonstrator_landings(name: str, seeds: range, repeat: int) -> list[dict[str
     evaluates on (``make_env`` with its action repeat)."""
     policy = load_demonstrator(name)
     env = make_env("RocketLander-v0", action_repeat=repeat)
-    results = []
+    runs = []
     for seed in seeds:
         obs, _ = env.reset(seed=seed)
         omega0 = abs(float(obs[9]))
@@ -119,9 +121,9 @@ def demonstrator_landings(name: str, seeds: range, repeat: int) -> list[dict[str
             obs, _, terminated, truncated, info = env.step(int(policy(obs)))
             if terminated or truncated:
                 break
-        results.append({"omega0": omega0, "landed": bool(info.get("landed"))})
+        runs.append({"omega0": omega0, "landed": bool(info.get("landed"))})
     env.close()
-    return results
+    return runs
 
 
 def band_table(rows: list[tuple[str, list[dict[str, Any]]]], seeds: range) -> str:
@@ -196,22 +198,24 @@ def main() -> None:
     parser.add_argument("--run-dir", type=Path, help="also play the agent of this run")
     parser.add_argument("--weights", choices=("final", "best"), default="best")
     parser.add_argument("--json", action="store_true")
+    results.add_option(parser)
     args = parser.parse_args()
+    recorder = results.start()
     seeds = range(args.seed, args.seed + args.episodes)
 
     env = gym.make("RocketLander-v0")
-    results = [brake(env, seed) for seed in seeds]
+    braked = [brake(env, seed) for seed in seeds]
     env.close()
     played = {
         name: {repeat: demonstrator_landings(name, seeds, repeat) for repeat in [1, *args.repeat]}
         for name in args.demonstrator
     }
-    stopped = [r for r in results if r["stopped"]]
+    stopped = [r for r in braked if r["stopped"]]
     heights = sorted(float(r["height"]) for r in stopped)
     decels = [
-        r["upright_full_throttle_decel"] for r in results if "upright_full_throttle_decel" in r
+        r["upright_full_throttle_decel"] for r in braked if "upright_full_throttle_decel" in r
     ]
-    by_spin = by_initial_spin(results, "stopped")
+    by_spin = by_initial_spin(braked, "stopped")
     demonstrators = {
         name: [
             {
@@ -256,6 +260,7 @@ def main() -> None:
         report["agent"] = agent_run(args.run_dir, args.weights, seeds)
         rows.append((f"greedy agent ({args.weights} weights)", report["agent"].pop("records")))
     report["band_table"] = band_table(rows, seeds)
+    recorder.write(args.results, report, args.note)
     if args.json:
         print(json.dumps(report, indent=2))
         return

@@ -1,6 +1,7 @@
 """Soak: a long run with checkpoints, its resident memory and checkpoint cost as it goes.
 
     python bench/soak.py --preset book --steps 1000000 [--checkpoint-every 100] [--json]
+        [--results PATH]
     python bench/soak.py --preset rocket --steps 1000000
 
 Trains the preset on its own game in a temporary run folder (or ``--run-dir``), in chunks of
@@ -29,6 +30,8 @@ import threading
 import time
 from pathlib import Path
 
+import results
+
 
 def rss_mb() -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
@@ -47,7 +50,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--run-dir", type=Path)
     parser.add_argument("--json", action="store_true")
+    results.add_option(parser)
     args = parser.parse_args()
+    recorder = results.start()
 
     from dqn_tf.environment import Environment
     from dqn_tf.presets import get_preset
@@ -127,6 +132,7 @@ def main() -> None:
         print(f"  {key:28s} {value}")
     if args.json:
         print(json.dumps(figures))
+    recorder.write(args.results, figures, args.note)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import results
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
@@ -69,7 +70,9 @@ def main() -> None:
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE")
     parser.add_argument("--tag", default="", help="suffix for the run folders")
     parser.add_argument("--json", action="store_true")
+    results.add_option(parser)
     args = parser.parse_args()
+    recorder = results.start()
 
     budget_args = ["--steps", str(args.steps)] if args.steps else ["--episodes", str(args.episodes)]
     rows = []
@@ -150,6 +153,7 @@ def main() -> None:
         )
     if args.json:
         print(json.dumps(rows))
+    recorder.write(args.results, rows, args.note)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import results  # noqa: E402
 from solve import cli  # noqa: E402  (bench/ is this script's folder, first on sys.path)
 
 from dqn_tf.cli import parse_grid  # noqa: E402
@@ -60,7 +61,9 @@ def main() -> None:
     )
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "bench" / "sweep-vs-serial")
     parser.add_argument("--json", action="store_true")
+    results.add_option(parser)
     args = parser.parse_args()
+    recorder = results.start()
     sets = args.set or ["learning_rate=0.00063,0.001"]
     grid = parse_grid(sets)  # as `python -m dqn_tf sweep` reads --set
     trials = plan_trials(args.preset, None, grid, args.seeds, args.out / "serial")
@@ -155,6 +158,7 @@ def main() -> None:
     )
     if args.json:
         print(json.dumps(figures))
+    recorder.write(args.results, figures, args.note)
 
 
 if __name__ == "__main__":

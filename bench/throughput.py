@@ -1,6 +1,7 @@
 """Training throughput at the book's settings, and the replay memory's size.
 
     python bench/throughput.py --steps 20000 [--rounds 2] [--json] [--no-reference]
+        [--results PATH]
 
 Settings (issue 3): 2x32 network, batch 32, one Double-DQN update per environment step,
 LunarLander-v3, the `book` preset. Reports environment steps per second for:
@@ -48,6 +49,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import gymnasium as gym  # noqa: E402
 import numpy as np  # noqa: E402
+import results  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -176,31 +178,6 @@ def sb3(steps: int, threads: int) -> float | None:
     return json.loads(out.stdout.strip().splitlines()[-1])["sps"]
 
 
-class OtherLoad:
-    """CPU time other processes use while the bench runs, as a share of the machine.
-
-    The machine's busy time comes from /proc/stat; this process's own (and its children's,
-    the SB3 runs) from os.times(); the difference is everyone else's.
-    """
-
-    def __init__(self) -> None:
-        self.ticks = os.sysconf("SC_CLK_TCK")
-        self.start = self._sample()
-
-    def _sample(self) -> tuple[float, float, float]:
-        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
-        idle = fields[3] + fields[4]  # idle + iowait
-        busy = (sum(fields[:8]) - idle) / self.ticks  # up to steal, no guest double count
-        t = os.times()
-        return busy, t.user + t.system + t.children_user + t.children_system, time.time()
-
-    def share(self) -> float:
-        busy0, own0, wall0 = self.start
-        busy1, own1, wall1 = self._sample()
-        cores = os.cpu_count() or 1
-        return max(0.0, (busy1 - busy0) - (own1 - own0)) / ((wall1 - wall0) * cores)
-
-
 def memory_figures() -> dict[str, float]:
     from dqn_tf.memory import Memory
 
@@ -233,14 +210,16 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--no-reference", action="store_true", help="skip SB3")
     parser.add_argument("--literal-steps", type=int, default=300)
+    results.add_option(parser)
     args = parser.parse_args()
+    recorder = results.start()
     if args.rounds < 1 or args.steps < 1:
         parser.error(f"--rounds and --steps must be >= 1 (got {args.rounds} and {args.steps})")
 
     from dqn_tf.presets import get_preset
 
     load_before = os.getloadavg()[0]
-    others = OtherLoad()
+    others = results.OtherLoad()
     config = get_preset("book")
     seeds_order = get_preset("book", learn_order="seeds")
     figures: dict[str, object] = {"steps": args.steps, "rounds": args.rounds}
@@ -290,6 +269,7 @@ def main() -> None:
         )
     if args.json:
         print(json.dumps(figures))
+    recorder.write(args.results, figures, args.note)
 
 
 if __name__ == "__main__":

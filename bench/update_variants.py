@@ -1,6 +1,6 @@
 """Ways to run the Double-DQN update, timed inside a compiled loop of updates.
 
-    python bench/update_variants.py [--updates 1000] [--rounds 5] [--preset book]
+    python bench/update_variants.py [--updates 1000] [--rounds 5] [--preset book] [--results PATH]
 
 Each variant runs ``--updates`` updates inside one ``tf.function`` (a ``tf.while_loop``), on
 the same agent state and replay memory, so the figure is what an update costs inside the
@@ -28,6 +28,7 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
+import results  # noqa: E402
 
 VARIANTS = ("keras", "xla", "ResourceApplyAdam", "lean Adam")
 
@@ -114,7 +115,9 @@ def main() -> None:
     parser.add_argument("--updates", type=int, default=1_000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--preset", default="book")
+    results.add_option(parser)
     args = parser.parse_args()
+    recorder = results.start()
 
     built = {v: make(v, args.preset, args.updates) for v in VARIANTS}
     same = all(
@@ -142,6 +145,12 @@ def main() -> None:
     for v, ts in times.items():
         print(f"| {v} | {statistics.median(ts):.0f} | {', '.join(f'{t:.0f}' for t in ts)} |")
     print(f"lean Adam gives Keras' weights to the bit after the warm-up updates: {same}")
+    figures = {
+        "us_per_update_median": {v: statistics.median(ts) for v, ts in times.items()},
+        "us_per_update_rounds": times,
+        "lean_adam_same_weights": same,
+    }
+    recorder.write(args.results, figures, args.note)
 
 
 if __name__ == "__main__":
