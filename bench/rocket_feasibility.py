@@ -148,14 +148,14 @@ def agent_run(run_dir: Path, weights: str, seeds: range) -> dict[str, Any]:
     """Greedy episodes of the agent saved in ``run_dir`` from ``reset(seed=s)``, s in ``seeds``:
     how many reach vertical velocity >= 0 above the deck (checked after each decision), and
     how many land."""
-    from dqn_tf.cli import _load_run
-    from dqn_tf.environment import BEST_WEIGHTS_FILE, WEIGHTS_FILE, Environment
+    from dqn_tf.environment import Environment
+    from dqn_tf.run_folder import read_config, weights_file
 
-    config, _ = _load_run(run_dir)
+    config, _ = read_config(run_dir)
     # A run trained on a named variant is measured on the original game.
     config = config.replace(env="RocketLander-v0", eval_env="")
     env = Environment(config=config, seed=0, run_dir=run_dir, summaries=False)
-    env.agent.load_weights(run_dir / (BEST_WEIGHTS_FILE if weights == "best" else WEIGHTS_FILE))
+    env.agent.load_weights(weights_file(run_dir, weights))
     game = env.env.unwrapped
     records = []
     for seed in seeds:

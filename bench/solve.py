@@ -123,8 +123,12 @@ def main() -> None:
             "avg100_200_at_episode": episode_at,
             "avg100_200_at_steps": steps_at,
         }
-        if "landings" in result:
+        if "landings" in result:  # a game that counts landings (RocketLander)
+            evaluations = history.get("evaluations", [])
             row["landings"] = result["landings"]
+            row["best_landings"] = None if best is None else best["landings"]
+            row["training_landings"] = len(history.get("landed_episodes", []))
+            row["evaluation_landings"] = [e[2] for e in evaluations if len(e) > 2]
         rows.append(row)
         print(json.dumps(row), flush=True)
 
