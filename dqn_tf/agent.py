@@ -66,10 +66,6 @@ class Agent:
         # Agent steps (decisions) taken while learning; they drive the Keras notebook's linear
         # epsilon phase and step-based target sync.
         self.steps = tf.Variable(tf.constant(0, tf.int64), trainable=False, name="steps")
-        # Temporally-extended exploration (config.explore_hold > 1): the random action being
-        # held and how many more decisions it is held for.
-        self.hold_action = tf.Variable(0, trainable=False, dtype=tf.int32, name="hold_action")
-        self.hold_left = tf.Variable(0, trainable=False, dtype=tf.int32, name="hold_left")
         self._act = tf.function(self.act_graph)
         self._replay = tf.function(self.replay_graph)
         self._observe = tf.function(self.observe_graph)
@@ -129,23 +125,7 @@ class Agent:
         """
         u = self.generator.uniform((), dtype=tf.float32)
         random_action = self.generator.uniform((), 0, self.nA, dtype=tf.int32)
-        hold = self.config.explore_hold
-        if hold == 1:  # both originals: plain epsilon-greedy (and the original random sequence)
-            return tf.where(u < epsilon, random_action, self.greedy_graph(s))
-        # Temporally-extended epsilon-greedy: a random action, once drawn, is kept for a
-        # duration drawn uniformly from 1..hold decisions. Why: in RocketLander a single
-        # random "throttle down" changes nothing; a held one tries a different descent.
-        duration = self.generator.uniform((), 1, hold + 1, dtype=tf.int32)
-        # A greedy call (epsilon 0, e.g. a test episode) ignores and ends any hold.
-        holding = tf.logical_and(self.hold_left > 0, epsilon > 0)
-        explore = tf.logical_and(tf.logical_not(holding), u < epsilon)
-        action = tf.where(
-            holding, self.hold_action, tf.where(explore, random_action, self.greedy_graph(s))
-        )
-        self.hold_action.assign(tf.where(explore, random_action, self.hold_action))
-        left = tf.where(holding, self.hold_left - 1, 0)
-        self.hold_left.assign(tf.where(explore, duration - 1, left))
-        return action
+        return tf.where(u < epsilon, random_action, self.greedy_graph(s))
 
     def replay_graph(self) -> tf.Tensor:
         """Sample a batch and take one compiled update; returns the loss."""

@@ -101,7 +101,6 @@ class EpisodeRunner:
         self, s0: tf.Tensor, max_steps: tf.Tensor, mode: str, greedy: bool
     ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]:
         agent = self.agent
-        agent.hold_left.assign(0)  # a held exploratory action ends with its episode
         s = s0
         episode_return = tf.constant(0.0, tf.float64)
         t = tf.constant(0, tf.int32)

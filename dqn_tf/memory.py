@@ -43,31 +43,24 @@ class Memory:
         self.capacity = memory_size
         self.state_size = state_size
         self.generator = generator if generator is not None else tf.random.Generator.from_seed(0)
+        n = memory_size
+
+        def zeros(name: str, shape: tuple[int, ...], dtype: tf.DType) -> tf.Variable:
+            return tf.Variable(tf.zeros(shape, dtype), trainable=False, name=name)
+
         with tf.name_scope("memory"):
-            self.states = tf.Variable(
-                tf.zeros((memory_size, state_size), tf.float32), trainable=False, name="states"
-            )
-            self.actions = tf.Variable(
-                tf.zeros((memory_size,), tf.int32), trainable=False, name="actions"
-            )
-            self.rewards = tf.Variable(
-                tf.zeros((memory_size,), tf.float32), trainable=False, name="rewards"
-            )
-            self.next_states = tf.Variable(
-                tf.zeros((memory_size, state_size), tf.float32),
-                trainable=False,
-                name="next_states",
-            )
-            self.terminated = tf.Variable(
-                tf.zeros((memory_size,), tf.bool), trainable=False, name="terminated"
-            )
+            self.states = zeros("states", (n, state_size), tf.float32)
+            self.actions = zeros("actions", (n,), tf.int32)
+            self.rewards = zeros("rewards", (n,), tf.float32)
+            self.next_states = zeros("next_states", (n, state_size), tf.float32)
+            self.terminated = zeros("terminated", (n,), tf.bool)
             # Which transitions are demonstrations (Config.demonstrator): the margin loss of
             # Brain.train_step applies to those only. Not in the originals.
-            self.demo = tf.Variable(tf.zeros((memory_size,), tf.bool), trainable=False, name="demo")
+            self.demo = zeros("demo", (n,), tf.bool)
             # Next slot to write and number of valid transitions. int64 so that a long run
             # never overflows the counters.
-            self.index = tf.Variable(tf.constant(0, tf.int64), trainable=False, name="index")
-            self.size = tf.Variable(tf.constant(0, tf.int64), trainable=False, name="size")
+            self.index = zeros("index", (), tf.int64)
+            self.size = zeros("size", (), tf.int64)
         self._store_fn = tf.function(self.store)
         self._sample_fn = tf.function(self.sample_graph)
 
@@ -207,17 +200,8 @@ class Memory:
     @property
     def nbytes(self) -> int:
         """Bytes held by the arrays (the raw size of the memory)."""
-        return sum(
-            int(np.prod(v.shape)) * v.dtype.size
-            for v in (
-                self.states,
-                self.actions,
-                self.rewards,
-                self.next_states,
-                self.terminated,
-                self.demo,
-            )
-        )
+        columns = (self.states, self.actions, self.rewards, self.next_states, self.terminated)
+        return sum(int(np.prod(v.shape)) * v.dtype.size for v in (*columns, self.demo))
 
 
 def check_fits(memory_size: int, hidden: tuple[int, ...], nS: int, nA: int) -> None:

@@ -13,6 +13,7 @@ import base64
 import io
 import json
 import uuid
+from importlib import resources
 from string import Template
 from typing import TYPE_CHECKING
 
@@ -39,53 +40,8 @@ _BUTTONS = [
 ]
 _MODES = ["once", "loop", "reflect"]
 
-# The script runs after the elements above it exist (setTimeout), as matplotlib's does, since a
-# front end may insert the output's HTML before it runs its scripts. Playing steps with
-# setInterval; at either end "once" stops, "loop" jumps to the other end, "reflect" turns back.
-_PAGE = Template("""\
-<div class="animation" style="display: inline-block; text-align: center">
-<img id="_anim_img$id" src="$first">
-<div><input id="_anim_slider$id" type="range" min="0" max="$last" step="1" value="0"
- style="width: 100%"></div>
-<div id="_anim_buttons$id" style="margin: 8px 0">$buttons</div>
-<form id="_anim_mode$id">$modes</form>
-</div>
-<script>
-(function () {
-  var frames = new Array($n);
-$fill
-  setTimeout(function () {
-    var img = document.getElementById("_anim_img$id");
-    var slider = document.getElementById("_anim_slider$id");
-    var form = document.getElementById("_anim_mode$id");
-    var frame = 0, direction = 0, timer = null, interval = $interval;
-    function show(i) { frame = i; img.src = frames[i]; slider.value = i; }
-    function pause() { direction = 0; clearInterval(timer); timer = null; }
-    function play(d) { pause(); direction = d; timer = setInterval(step, interval); }
-    function speed(factor) { interval *= factor; if (direction) play(direction); }
-    function step() {
-      var next = frame + direction, mode = form.querySelector("input:checked").value;
-      if (next >= 0 && next < frames.length) show(next);
-      else if (mode === "loop") show(direction > 0 ? 0 : frames.length - 1);
-      else if (mode === "reflect") play(-direction);
-      else pause();
-    }
-    var actions = {
-      slower: function () { speed(1 / 0.7); }, faster: function () { speed(0.7); },
-      first: function () { show(0); }, last: function () { show(frames.length - 1); },
-      previous: function () { show(Math.max(0, frame - 1)); },
-      next: function () { show(Math.min(frames.length - 1, frame + 1)); },
-      backwards: function () { play(-1); }, play: function () { play(1); }, pause: pause
-    };
-    slider.oninput = function () { show(parseInt(slider.value, 10)); };
-    var buttons = document.getElementById("_anim_buttons$id").querySelectorAll("button");
-    for (var k = 0; k < buttons.length; k++) {
-      buttons[k].onclick = actions[buttons[k].getAttribute("data-action")];
-    }
-  }, 0);
-})();
-</script>
-""")
+# The page (player.html): the controls and a few lines of JavaScript, with $-placeholders.
+_PAGE = Template(resources.files("dqn_tf").joinpath("player.html").read_text())
 
 
 def display_frames_as_gif(

@@ -108,9 +108,6 @@ class Config:
     # and the game running at once on two cores; "seeds": act, step, store, update, as both
     # seeds do. Run folders saved before this field load as "seeds".
     learn_order: str = _field("overlap", _one_of("overlap", "seeds"))
-    # Hold each exploratory random action for 1 to explore_hold decisions, drawn uniformly
-    # (Dabney et al. 2021), within the episode.
-    explore_hold: int = _field(1, _integer(1))
     # Play each chosen action for this many game steps, summing rewards (DQN's frame skip).
     # epsilon_linear_steps, target_sync_steps, train_every and learning_starts count the
     # agent's decisions; max_episode_steps, eval_every_steps, --steps and the logs count
@@ -178,8 +175,13 @@ class Config:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Config:
         """Inverse of :meth:`to_dict`; unknown keys raise ConfigError."""
-        _known(d)
         d = dict(d)
+        # explore_hold (random actions held for several decisions) was tried on RocketLander
+        # and dropped: a run saved with its default, 1, is the same run without it.
+        if d.get("explore_hold", 1) != 1:
+            raise ConfigError(f"explore_hold={d['explore_hold']!r}: held exploration was removed")
+        d.pop("explore_hold", None)
+        _known(d)
         # Run folders and checkpoints written before the registry named the demonstrator by
         # its import path; those paths map to their names (any other path is refused).
         if d.get("demonstrator") in FORMER_PATHS:

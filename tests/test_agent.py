@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from dqn_tf.agent import Agent
-from dqn_tf.presets import get_preset
+from dqn_tf.presets import Config, ConfigError, get_preset
 
 
 def book_agent(**changes):
@@ -124,46 +124,10 @@ def test_epsilon_setter_checks_range():
         book_agent().epsilon = 1.5
 
 
-def test_explore_hold_keeps_a_random_action_for_its_drawn_duration():
-    """With epsilon 1 every decision explores: actions come in runs of one random action,
-    each run at most ``explore_hold`` long, and the runs follow the agent's generator only."""
-    config = get_preset("book", memory_size=100, explore_hold=5)
-    state = np.zeros(8, np.float32)
-    runs = []
-    for _ in range(2):
-        agent = Agent(8, 4, config, seed=3)
-        runs.append([agent.act(state, epsilon=1.0) for _ in range(400)])
-    assert runs[0] == runs[1]
-    actions = runs[0]
-    # Split into holds using the agent's own counter: replay the sequence on a fresh agent.
-    agent = Agent(8, 4, config, seed=3)
-    lengths, current = [], 0
-    for _ in range(400):
-        agent.act(state, epsilon=1.0)
-        current += 1
-        if int(agent.hold_left.numpy()) == 0:
-            lengths.append(current)
-            current = 0
-    assert sum(lengths) + current == 400
-    assert set(lengths) == {1, 2, 3, 4, 5}  # uniform over 1..5: all show up in ~130 holds
-    start = 0
-    for n in lengths:
-        assert len(set(actions[start : start + n])) == 1  # one action per hold
-        start += n
-    # Plain epsilon-greedy (explore_hold=1) keeps its original random sequence.
-    plain = Agent(8, 4, get_preset("book", memory_size=100), seed=3)
-    fresh = [plain.act(state, epsilon=1.0) for _ in range(400)]
-    assert fresh != actions and len(set(fresh)) == 4
-
-
-def test_greedy_actions_ignore_a_hold():
-    config = get_preset("book", memory_size=100, explore_hold=50)
-    agent = Agent(8, 4, config, seed=0)
-    state = np.zeros(8, np.float32)
-    greedy = int(np.argmax(agent.brain.predict(state)[0]))
-    while True:  # start a hold of another action than the greedy one
-        agent.act(state, epsilon=1.0)
-        if int(agent.hold_left.numpy()) > 1 and int(agent.hold_action.numpy()) != greedy:
-            break
-    assert agent.act(state, epsilon=0.0) == greedy
-    assert int(agent.hold_left.numpy()) == 0  # the greedy call ended the hold
+def test_run_folders_saved_with_explore_hold_load_without_it():
+    """Held exploration was removed: a configuration saved with its default (1) is the same
+    run; one that held random actions is refused, naming the field."""
+    saved = get_preset("book").to_dict()
+    assert Config.from_dict({**saved, "explore_hold": 1}) == get_preset("book")
+    with pytest.raises(ConfigError, match=r"explore_hold=8: held exploration was removed"):
+        Config.from_dict({**saved, "explore_hold": 8})
