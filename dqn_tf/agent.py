@@ -1,17 +1,11 @@
 """Agent: acting, exploring, remembering and learning (both originals' ``Agent``).
 
 The agent owns the :class:`~dqn_tf.brain.Brain`, the :class:`~dqn_tf.memory.Memory` and the
-run's one random generator. Its methods come in two layers that share one implementation:
-
-* graph-side pieces (``act_graph``, ``update_graph``, ``observe_graph``, ``replay_graph``)
-  that the compiled training loop (:mod:`dqn_tf.loop`) composes, many environment steps per
-  call;
-* the originals' methods (``act``, ``add_memory``/``observe``, ``update``, ``replay``,
-  ``epsilon_update``, ``target_model_update``, ``save_weights``, ``load_weights``), one call
-  at a time, which call the same pieces through ``tf.function``.
-
-All state that changes during training (epsilon, counters, replay arrays, the generator) lives
-in ``tf.Variable``s, so the compiled loop can update it in place and a checkpoint can save it.
+run's one random generator. Graph-side pieces (``act_graph``, ``update_graph``, ...) are what
+the compiled loop (:mod:`dqn_tf.loop`) composes; the originals' methods (``act``, ``observe``,
+``replay``, ``epsilon_update``, ...) call the same pieces one at a time. Everything that
+changes while training lives in ``tf.Variable``s, which the loop updates in place and a
+checkpoint saves.
 """
 
 from __future__ import annotations

@@ -1,12 +1,10 @@
 """Brain: the Q-network, its target twin and the compiled update (both originals' ``Brain``).
 
-The book builds a TF1 graph per network with placeholders and runs ``sess.run`` for every
-``predict`` and ``fit``; the Keras notebook calls Keras ``predict`` three times and ``fit`` once per
-environment step. Each of those calls crosses from Python into TensorFlow, which costs far
-more than the math of a small network (``bench/loop_profile.py``). Here the whole update
-(next-state values, DQN or Double-DQN target, loss, gradient step, summaries) is one
-``tf.function``: :meth:`Brain.train_step`. The originals' ``predict`` and ``fit`` are kept for use
-one call at a time (notebooks, tests).
+The originals call ``predict`` and ``fit`` (``sess.run`` in the book) several times per game
+step, each call a crossing from Python into TensorFlow that costs far more than a small
+network's math (``bench/loop_profile.py``). Here the whole update (target, loss, gradient
+step, summaries) is one ``tf.function``, :meth:`Brain.train_step`; ``predict`` and ``fit``
+remain for one call at a time (notebooks, tests).
 """
 
 from __future__ import annotations
@@ -229,8 +227,7 @@ class Brain:
         return self.model.get_weights()
 
     def save_weights(self, filename: str | os.PathLike) -> Path:
-        """Write the online network's weights to ``filename`` (a ``.weights.h5`` file),
-        atomically: a temporary file in the same folder is renamed over the target."""
+        """Write the online network's weights to ``filename`` (``.weights.h5``), atomically."""
         path = Path(filename)
         if not path.name.endswith(".weights.h5"):
             raise ValueError(f"weights file name must end in .weights.h5 (got {path})")
@@ -264,19 +261,14 @@ class Brain:
     def _shapes_in_file(path: Path) -> list[tuple[int, ...]] | None:
         """Weight shapes stored in a Keras ``.weights.h5`` file, in layer order, or None when
         the file cannot be read that way (then Keras' own error is reported)."""
-        try:
-            import h5py
-        except ImportError:  # pragma: no cover - h5py comes with keras
-            return None
+        import h5py  # comes with Keras
+
         shapes: list[tuple[int, ...]] = []
         try:
             with h5py.File(path, "r") as f:
-
-                def visit(_name: str, obj: object) -> None:
-                    if isinstance(obj, h5py.Dataset):
-                        shapes.append(tuple(obj.shape))
-
-                f["layers"].visititems(visit)
+                f["layers"].visititems(
+                    lambda _name, obj: shapes.append(obj.shape) if hasattr(obj, "shape") else None
+                )
         except Exception:
             return None
-        return shapes
+        return [tuple(shape) for shape in shapes]

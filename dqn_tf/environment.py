@@ -1,17 +1,11 @@
 """Environment: the game, the agent and the loop between them (the book's ``Environment``).
 
-The book's class wraps a gym game and exposes ``train``, ``test``, ``incremental`` and
-``learn``, with a 100-episode running average. Ours does the same on gymnasium, with these
-differences (all listed in the README):
-
-gymnasium's API; one compiled call per episode (:class:`~dqn_tf.loop.EpisodeRunner`), not
-one per step; ``test`` never trains (the book silently trained from scratch when a weight
-load failed); the printed epsilon is the agent's (the book printed the argument); files go to
-a run folder (:mod:`dqn_tf.run_folder`) with a checkpoint that resumes exactly.
-
-What is not the book's lives in modules named for their job: periodic evaluation
-(:mod:`dqn_tf.evaluation`), demonstrations (:mod:`dqn_tf.demonstrators`), signals
-(:mod:`dqn_tf.interrupts`), progress bars (:mod:`dqn_tf.progress`).
+The book's ``train``, ``test``, ``incremental`` and ``learn``, with its 100-episode running
+average, on gymnasium. Unlike the book (see the README's differences): one compiled call per
+episode (:class:`~dqn_tf.loop.EpisodeRunner`); ``test`` never trains; the printed epsilon is
+the agent's; files go to a run folder (:mod:`dqn_tf.run_folder`) with a checkpoint that
+resumes exactly. What is not the book's lives in modules named for their job (evaluation,
+demonstrators, resume, interrupts, progress).
 """
 
 from __future__ import annotations
@@ -123,9 +117,8 @@ class Environment:
 
     @classmethod
     def from_run_folder(cls, run_dir: str | os.PathLike, **kw: Any) -> Environment:
-        """An Environment with the configuration and seed a run folder was made with, to
-        continue it (``incremental``, ``resume``) without repeating its settings. Keyword
-        arguments (``render_mode``, ``summaries``, ...) go to the constructor."""
+        """An Environment with a run folder's own configuration and seed, to continue it
+        (``incremental``, ``resume``); keyword arguments go to the constructor."""
         config, seed = run_folder.read_config(run_dir)
         return cls(config=config, seed=seed, run_dir=run_dir, **kw)
 
@@ -233,8 +226,7 @@ class Environment:
         stop: list[str],
         bar: Any,
     ) -> list[float]:
-        """The episodes of one :meth:`learn` call, until ``episodes`` are played, ``steps``
-        are used up or a signal asks to stop."""
+        """The episodes of one :meth:`learn` call, until done or a signal asks to stop."""
         returns: list[float] = []
         self.landings = []
         budget, played, started = steps, 0, time.perf_counter()

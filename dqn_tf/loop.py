@@ -1,12 +1,10 @@
-"""Many environment steps per compiled call, built from the Agent's pieces.
+"""One whole episode per compiled call, built from the Agent's pieces.
 
-A loop that returns to Python on every environment step pays two or three Python-to-
-TensorFlow crossings per step (act, store, update), each several times the cost of the
-environment step itself (``bench/loop_profile.py``). Here one ``tf.function`` runs a whole
-episode inside a ``tf.while_loop``: the environment is stepped through ``tf.numpy_function``
-and everything else (epsilon-greedy action, storing, Double-DQN update, target sync, epsilon
-schedule) stays in the graph. Python is entered again only when the episode ends, for the
-once-per-episode work (target sync at episode end, epsilon decay, logging, checkpoints).
+A loop that returns to Python on every step pays two or three Python-to-TensorFlow crossings
+per step (act, store, update), each several times the cost of the game's step
+(``bench/loop_profile.py``). Here one ``tf.function`` runs an episode in a ``tf.while_loop``:
+the game steps through ``tf.numpy_function``, everything else (action, storing, update, target
+sync, epsilon schedule) stays in the graph, and Python is entered again when the episode ends.
 
 The loop body is the originals' inner loop with one change of order (``Config.learn_order``,
 "overlap" by default): it acts, updates from the replay memory as it was, steps the game and
@@ -40,14 +38,10 @@ _THREADS_WITH_STATE: set[int] = set()
 def _keep_thread_state() -> None:
     """Give the TensorFlow thread running this callback a Python thread state for good.
 
-    ``tf.numpy_function`` enters Python from one of TensorFlow's own threads with
-    ``PyGILState_Ensure`` and leaves with ``PyGILState_Release``. On a thread Python does not
-    know, that pair creates a thread state and destroys it again on every call: a bare
-    crossing took 159 us that way and takes 85 us without it (``bench/loop_profile.py``;
-    the game's step is about 80 us).
-    One extra ``PyGILState_Ensure``, never released, keeps the state alive, so later calls
-    from the same thread only take the GIL (one per thread of TensorFlow's pool, a few hundred
-    bytes each, freed when the interpreter exits)."""
+    ``tf.numpy_function`` enters Python from TensorFlow's own threads, and on a thread Python
+    does not know each call creates and destroys a thread state: that halves the cost of a
+    bare crossing (``bench/loop_profile.py``). One extra ``PyGILState_Ensure``, never
+    released, keeps the state alive (a few hundred bytes per thread of TensorFlow's pool)."""
     ident = threading.get_ident()
     if ident not in _THREADS_WITH_STATE:
         _THREADS_WITH_STATE.add(ident)
@@ -142,19 +136,10 @@ class EpisodeRunner:
     ) -> tuple[float, int, bool, float]:
         """Play one episode from the state ``s0`` returned by ``env.reset``.
 
-        Args:
-            s0: the first observation.
-            max_steps: stop after this many game steps even if the episode has not ended
-                (the book's ``range(1000)``, or what is left of a step budget); with an
-                action repeat the last decision may take the count past it.
-            mode: ``"learn"`` (store + learn), ``"store"`` (pre-fill) or ``"none"``.
-            greedy: act with epsilon 0 instead of the agent's epsilon.
-
-        Returns:
-            ``(episode_return, steps, done, loss_sum)`` where ``steps`` counts game steps
-            (decisions times the action repeat, less at the end), ``done`` is terminated or
-            truncated; ``loss_sum`` is the sum of the update losses of the episode
-            (non-finite if any update's loss was; the caller stops the run).
+        ``max_steps``: game steps after which the episode is cut (the book's ``range(1000)``,
+        or what is left of a budget; an action repeat may pass it). ``mode``: ``"learn"``,
+        ``"store"`` (pre-fill) or ``"none"``; ``greedy``: epsilon 0. Returns ``(return,
+        game steps, terminated or truncated, the sum of the episode's update losses)``.
         """
         if mode not in (LEARN, STORE, NONE):
             raise ValueError(f"mode must be one of {[LEARN, STORE, NONE]} (got {mode!r})")

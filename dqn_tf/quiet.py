@@ -1,20 +1,13 @@
 """TensorFlow and Keras, imported once without TensorFlow's start-up log lines.
 
-While it loads, TensorFlow's C++ code writes INFO and WARNING lines straight to the process's
-standard error (file descriptor 2): which ones depends on the machine (no CUDA driver, the
-CPU's instruction set, oneDNN, ...). They come from below Python's ``sys.stderr``, so
-``warnings`` filters cannot catch them, and ``TF_CPP_MIN_LOG_LEVEL`` hides only some (absl
-writes the first ones before it has read it). In a terminal or a notebook they look like errors.
-
-So the first import of TensorFlow (and its listing of the devices, which calls cuInit) runs
-with file descriptor 2 sent to a temporary file, while Python's own ``sys.stderr`` keeps
-writing to the real one: the file holds native output only. Then a rule, not a list of known
-sentences, decides what is written back (:func:`kept_lines`): a native log record is kept,
-with the lines that continue it, when its severity reaches the user's ``TF_CPP_MIN_LOG_LEVEL``
-(read as TensorFlow reads it; 2 when unset, so errors show); any other line is kept.
-
-Every module of the package imports ``tf`` and ``keras`` from here. When TensorFlow was
-imported before ``dqn_tf`` (by the user), its lines are already out.
+While it loads, TensorFlow's C++ code writes INFO and WARNING lines to file descriptor 2,
+which ones depending on the machine (CUDA, the CPU, oneDNN); ``warnings`` filters cannot reach
+them and ``TF_CPP_MIN_LOG_LEVEL`` hides only some. In a notebook they look like errors. So
+the import runs with descriptor 2 sent to a temporary file (Python's ``sys.stderr`` still
+writes to the real one), and a rule, not a list of sentences, decides what is written back
+(:func:`kept_lines`): a native record whose severity reaches the user's
+``TF_CPP_MIN_LOG_LEVEL`` (2 when unset: errors show), and any other line. Every module
+imports ``tf`` and ``keras`` from here.
 """
 
 from __future__ import annotations
