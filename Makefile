@@ -6,7 +6,7 @@ RUN_DIR ?= runs/lunarlander-fast-seed0
 SEED ?= 0
 STEPS ?= 150000
 
-.PHONY: install test lint train tensorboard notebooks bench bench-deps clean
+.PHONY: install test lint docs train tensorboard notebooks bench bench-deps clean
 
 # The Python versions the whole test suite has run on (pyproject.toml's requires-python says
 # the same). With another, install stops before doing anything, with one line saying how to
@@ -22,8 +22,8 @@ install:
 	@$(PY) -c "from dqn_tf.quiet import keras, tf; import gymnasium; print('installed: tensorflow', tf.__version__, '| keras', keras.__version__, '| gymnasium', gymnasium.__version__)"
 
 lint:
-	$(PY) -m ruff check dqn_tf tests bench notebooks
-	$(PY) -m ruff format --check dqn_tf tests bench notebooks
+	$(PY) -m ruff check dqn_tf tests bench notebooks docs/render.py
+	$(PY) -m ruff format --check dqn_tf tests bench notebooks docs/render.py
 
 test: lint
 	$(PY) -m pytest -n 2 -q
@@ -36,6 +36,12 @@ train:
 	$(PY) -m dqn_tf evaluate --run-dir $(RUN_DIR) --episodes 100 --seed 1000 --weights best
 	$(PY) -m dqn_tf replay --run-dir $(RUN_DIR) --gif $(RUN_DIR)/agent.gif --overwrite
 	@echo "Weights, TensorBoard logs and agent.gif are in $(RUN_DIR)"
+
+# Renders every figure of README.md and docs/*.md from the results files in docs/results/
+# (written by the benches' --results), the preset table and the module list; prints the
+# command of every results file not measured yet. tests/test_docs.py fails on a difference.
+docs:
+	$(PY) docs/render.py
 
 tensorboard:
 	$(VENV)/bin/tensorboard --logdir runs --port 6006
@@ -53,10 +59,11 @@ bench-deps:
 	.venv-sb3/bin/python -m pip install --quiet -r bench/requirements-sb3.txt
 
 bench:
-	$(PY) bench/throughput.py --steps 20000 --rounds 2
-	$(PY) bench/loop_profile.py --steps 10000 --rounds 3
-	$(PY) bench/solve.py --preset fast --seeds 0 1 2 --steps 150000 --eval-episodes 100
-	$(PY) bench/checkpoint_cost.py
+	$(PY) bench/throughput.py --steps 20000 --rounds 2 --results docs/results/throughput.json
+	$(PY) bench/loop_profile.py --steps 10000 --rounds 3 --results docs/results/loop_profile.json
+	$(PY) bench/solve.py --seeds 0 1 2 --steps 150000 --eval-episodes 100 --preset fast --results docs/results/solve_fast.json
+	$(PY) bench/checkpoint_cost.py --results docs/results/checkpoint_cost.json
+	$(MAKE) docs
 
 clean:
 	rm -rf runs .pytest_cache .ruff_cache

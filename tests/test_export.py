@@ -14,7 +14,7 @@ from dqn_tf.environment import Environment
 from dqn_tf.run_folder import read_config
 
 TRAIN = ["train", "--preset", "book", "--set", "memory_size=2000", "--log-every", "0"]
-EPISODE_SEED = 7  # the README's example plays reset(seed=7)
+EPISODE_SEED = 7  # the example in docs/usage.md plays reset(seed=7)
 
 # Run in a fresh Python that never imports dqn_tf: plain TensorFlow, Keras and gymnasium.
 PLAYER = """
@@ -145,16 +145,17 @@ def test_bad_exports_are_one_line_and_write_nothing(exported, tmp_path, capsys, 
     assert _snapshot(tmp_path) == before
 
 
-def _readme_snippet() -> str:
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    section = readme[readme.index("### Taking the lander elsewhere") :]
+def _docs_snippet() -> str:
+    """The lines of docs/usage.md that play an exported lander."""
+    page = (Path(__file__).resolve().parents[1] / "docs" / "usage.md").read_text()
+    section = page[page.index("## Taking the lander elsewhere") :]
     start = section.index("```python\n") + len("```python\n")
     return section[start : section.index("\n```", start)]
 
 
-def test_the_readme_lines_play_the_exported_lander_without_the_package(exported, tmp_path):
+def test_the_docs_lines_play_the_exported_lander_without_the_package(exported, tmp_path):
     run, to = exported
-    code = _readme_snippet().replace("runs/x-exported", str(to))
+    code = _docs_snippet().replace("runs/x-exported", str(to))
     code += "\nimport sys; assert not any(m.startswith('dqn_tf') for m in sys.modules)\n"
     done = subprocess.run(
         [sys.executable, "-c", code],
@@ -171,10 +172,10 @@ def test_the_readme_lines_play_the_exported_lander_without_the_package(exported,
     assert done.stdout.strip() == f"return {expected:.2f}"
 
 
-def test_the_lunar_notebook_shows_the_readme_lines():
+def test_the_lunar_notebook_shows_the_docs_lines():
     import nbformat
 
     notebook = Path(__file__).resolve().parents[1] / "notebooks" / "lunar_lander.ipynb"
     cells = nbformat.read(notebook, as_version=4).cells
     shown = [c.source for c in cells if c.cell_type == "markdown" and "export" in c.source]
-    assert any(_readme_snippet() in text for text in shown)
+    assert any(_docs_snippet() in text for text in shown)
