@@ -4,7 +4,7 @@
         [--results PATH]
 
 Timing a piece by calling it from Python adds about 300 us per call, more than a whole step
-of the compiled loop (the README's Speed section). So each piece is timed where it runs: one
+of the compiled loop (docs/speed.md). So each piece is timed where it runs: one
 ``tf.while_loop`` of ``--chunk`` steps per call, built from the package's own pieces
 (``Agent.act_graph``, ``Memory.store``, ``Agent.update_graph``, ``Agent.observe_graph``, the
 game through ``tf.numpy_function``), adding one piece at a time. A piece's cost is the

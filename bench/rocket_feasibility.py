@@ -36,8 +36,8 @@ With ``--run-dir`` it also plays a trained agent greedily from the same starts a
 how often it brakes to a stop above the deck, and how often it lands, so the two can be
 compared: braking is the half of the task a DQN learns first.
 
-It trains nothing and takes under a minute (a minute more with an agent). The README's
-RocketLander section quotes it.
+It trains nothing and takes under a minute (a minute more with an agent). docs/rocketlander.md
+quotes it.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ from dqn_tf.presets import load_demonstrator  # noqa: E402
 
 THROTTLE_UP = 2
 SPIN_BINS = ((0.0, 0.2), (0.2, 0.4), (0.4, 0.7), (0.7, 1.41))
-# The bands of the README's table: controllers tuned per start land every start below
+# The bands of docs/rocketlander.md's table: controllers tuned per start land every start below
 # 0.2 rad/s, most between 0.2 and 0.4, hardly any above (shared FACTS, RocketLander-v0).
 BANDS = ((0.0, 0.2), (0.2, 0.4), (0.4, math.inf))
 

@@ -15,7 +15,7 @@ Rounds alternate between the variants; each figure is the median.
                    the same weights to the bit
 
 Only ``keras`` is what the package runs; the others are kept here as the measurement behind
-the README's "what did not help".
+docs/speed.md's "What did not help".
 """
 
 from __future__ import annotations

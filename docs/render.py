@@ -172,8 +172,9 @@ def train_time(page: Page) -> str:
     minutes = [r["minutes"] for r in doc["figures"]]
     machine = doc["machine"]
     return (
-        f"On {machine['cpu']} ({machine['cores']} cores) training took {min(minutes)} to "
-        f"{max(minutes)} minutes per seed ([solve_fast.json]({page.link('solve_fast')}))."
+        f"On {machine['cpu']} ({machine['cores']} cores) training took "
+        + (f"{min(minutes)} to {max(minutes)}" if min(minutes) < max(minutes) else f"{minutes[0]}")
+        + f" minutes per seed ([solve_fast.json]({page.link('solve_fast')}))."
     )
 
 
@@ -286,10 +287,13 @@ def throughput_table(page: Page) -> str | None:
     f = doc["figures"]
     rounds = f.get("rounds_sps", {})
 
+    def sps(value: float) -> str:
+        return n(value, 1 if value < 10 else 0)  # the literal port runs a few steps/s
+
     def cell(key: str) -> str:
-        shown = n(f[key])
+        shown = sps(f[key])
         if len(rounds.get(key, [])) > 1:
-            shown += " (" + ", ".join(n(v) for v in rounds[key]) + ")"
+            shown += " (" + ", ".join(sps(v) for v in rounds[key]) + ")"
         return shown
 
     rows = [
@@ -398,15 +402,15 @@ def soak_table(page: Page) -> str | None:
     for name in names:
         f = load(name)["figures"]
         full = (
-            f"{n(f['rss_when_full_mb'])}, {n(f['rss_end_mb'])} MB"
+            f"{n(f['rss_when_full_mb'])}, {n(f['rss_end_mb'])} MiB"
             if f["rss_when_full_mb"] is not None
-            else f"never full; {n(f['rss_end_mb'])} MB at the end"
+            else f"never full; {n(f['rss_end_mb'])} MiB at the end"
         )
         write = f["checkpoint_write_s_median"]
         write = "" if write is None else f", {write} s"
         out.append(
             f"| `{f['preset']}` | {n(f['steps'])} | {n(f['episodes'])} | {f['minutes']} | "
-            f"{n(f['memory_capacity'])} | {n(f['peak_rss_mb'])} MB | {full} | "
+            f"{n(f['memory_capacity'])} | {n(f['peak_rss_mb'])} MiB | {full} | "
             f"{f['checkpoints_written']} | {f['checkpoint_mb']} MB{write} |"
         )
     return "\n".join(out) + "\n\n" + page.source(*names)
@@ -433,7 +437,7 @@ def glance(page: Page) -> str:
     if (doc := load("solve_fast")) is not None:
         r = doc["figures"]
         means = ", ".join(f"{max(x['eval_mean'], x['best_eval_mean'] or -1e9)}" for x in r)
-        result = f"solved on {_solved(r)} of {len(r)} seeds; greedy means {means}"
+        result = f"solved on {_solved(r)} of {len(r)} seeds (greedy means, better weights: {means})"
     else:
         result = "not measured yet"
     rows.append(("LunarLander-v3, `fast` preset, 150,000 steps, seeds 0-2", result,
@@ -445,21 +449,26 @@ def glance(page: Page) -> str:
         result = "not measured yet" if doc is None else "100-episode average never reached 200"
     rows.append(("LunarLander-v3, `book` preset, seed 0", result,
                  f"[LunarLander]({docs}lunarlander.md)"))  # fmt: skip
+    rocket = []
     if (doc := load("solve_rocket")) is not None:
-        result = "landings of 100, best weights: " + ", ".join(
+        rocket.append("landings of 100, best weights: " + ", ".join(
             f"{r['best_landings']} (seed {r['seed']})" for r in doc["figures"]
-        )
+        ))  # fmt: skip
     else:
-        result = "not measured yet"
+        rocket.append("the agent: not measured yet")
     if (demo := load("rocket_feasibility_seeds1000")) is not None:
         (gimbal,) = [e for e in demo["figures"]["demonstrators"]["rocket_gimbal"]
                      if e["repeat"] == 4]  # fmt: skip
-        result += f"; its demonstrator lands {gimbal['landed']} of the same 100"
+        rocket.append(f"its demonstrator, `rocket_gimbal`, lands {gimbal['landed']} of the same "
+                      f"{demo['figures']['episodes']} starts")  # fmt: skip
+    result = "; ".join(rocket)
     rows.append(("RocketLander-v0, `rocket` preset, 1,000,000 steps", result,
                  f"[RocketLander]({docs}rocketlander.md)"))  # fmt: skip
     if (doc := load("throughput")) is not None and doc["figures"].get("ratio"):
         f = doc["figures"]
-        result = f"{f['ratio']:.1f}x Stable-Baselines3's DQN, side by side"
+        machine = doc["machine"]
+        result = (f"{f['ratio']:.1f}x the steps per second of Stable-Baselines3's DQN, side by "
+                  f"side on {machine['cpu']} ({machine['cores']} cores)")  # fmt: skip
     else:
         result = "not measured yet"
     rows.append(("training speed, the book's settings", result, f"[Speed]({docs}speed.md)"))
