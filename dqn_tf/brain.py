@@ -77,10 +77,7 @@ class Brain:
         self.optimizer = self._make_optimizer()
         # Creating the optimizer's slots now keeps variable creation out of the compiled step.
         self.optimizer.build(self.model.trainable_variables)
-        if config.loss == "huber":
-            self.loss_fn = keras.losses.Huber(delta=config.huber_delta)
-        else:
-            self.loss_fn = keras.losses.MeanSquaredError()
+        self.loss_fn = self._make_loss()
         self.updates = tf.Variable(tf.constant(0, tf.int64), trainable=False, name="updates")
         self.summary_writer = (
             tf.summary.create_file_writer(str(summaries_dir)) if summaries_dir else None
@@ -100,6 +97,11 @@ class Brain:
         if self.config.optimizer == "rmsprop":
             return keras.optimizers.RMSprop(learning_rate=lr)
         return keras.optimizers.Adam(learning_rate=lr)
+
+    def _make_loss(self) -> keras.losses.Loss:
+        if self.config.loss == "huber":
+            return keras.losses.Huber(delta=self.config.huber_delta)
+        return keras.losses.MeanSquaredError()
 
     # --- graph-side pieces --------------------------------------------------------------------
 
@@ -136,35 +138,33 @@ class Brain:
         Like both originals, the regression target is the online net's own prediction with the
         taken action's entry replaced by the TD target, and the loss is averaged over all
         ``B * nA`` entries (the untaken ones contribute zero error), so the reported loss
-        equals the originals' (without demonstrations).
-
-        With ``config.demo_margin > 0``, the transitions flagged in ``demo`` (demonstrations)
-        add DQfD's large-margin loss (Hester et al. 2018), averaged over the ``B`` rows of
-        the batch: ``max_a [Q(s, a) + margin * (a != a_demo)] - Q(s, a_demo)``. It is zero
-        once the demonstrated action leads every other by the margin, so the greedy policy
-        copies the demonstrator where it has shown the way, while TD learning goes on
-        everywhere. Since the TD term is averaged over ``B * nA`` entries, the margin term
-        weighs about ``nA`` times what DQfD's weight of 1 would give it; the returned (and
-        summarised) loss is the sum of both.
+        equals the originals' (without demonstrations, see :meth:`_margin_loss`).
         """
         target = tf.stop_gradient(self.td_targets(r, s_, terminated))
         a = tf.cast(a, tf.int32)
         taken = tf.stack([tf.range(tf.shape(a)[0], dtype=tf.int32), a], axis=1)
-        margin_loss = None
-        if self.config.demo_margin > 0 and demo is not None:
-            margins = self.config.demo_margin * (1.0 - tf.one_hot(a, self.nA))
-            weight = tf.cast(demo, tf.float32)
-
-            def margin_loss(q: tf.Tensor) -> tf.Tensor:
-                q_demo = tf.gather(q, a, axis=1, batch_dims=1)
-                per_sample = tf.reduce_max(q + margins, axis=1) - q_demo
-                return tf.reduce_mean(weight * per_sample)
-
+        with_margin = self.config.demo_margin > 0 and demo is not None
         return self._regress(
             s,
             lambda q: tf.tensor_scatter_nd_update(tf.stop_gradient(q), taken, target),
-            margin_loss,
+            self._margin_loss(a, demo) if with_margin else None,
         )
+
+    def _margin_loss(self, a: tf.Tensor, demo: tf.Tensor) -> Callable[[tf.Tensor], tf.Tensor]:
+        """DQfD's large-margin loss (Hester et al. 2018) on the demonstrations (``demo``) of a
+        batch, averaged over its ``B`` rows: ``max_a [Q(s, a) + margin * (a != a_demo)] -
+        Q(s, a_demo)``. It is zero once the demonstrated action leads every other by the
+        margin, so the greedy policy copies the demonstrator where it has shown the way, while
+        TD learning goes on everywhere. The TD term is averaged over ``B * nA`` entries, so
+        this one weighs about ``nA`` times what DQfD's weight of 1 gives it."""
+        margins = self.config.demo_margin * (1.0 - tf.one_hot(a, self.nA))
+        weight = tf.cast(demo, tf.float32)
+
+        def margin_loss(q: tf.Tensor) -> tf.Tensor:
+            q_demo = tf.gather(q, a, axis=1, batch_dims=1)
+            return tf.reduce_mean(weight * (tf.reduce_max(q + margins, axis=1) - q_demo))
+
+        return margin_loss
 
     def _regress(
         self,

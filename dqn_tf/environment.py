@@ -296,14 +296,7 @@ class Environment:
         if self.config.target_sync_steps == 0:
             self.agent.target_model_update()
         self.agent.epsilon_update(index)
-        if self.summary_writer is not None:
-            with self.summary_writer.as_default(step=index):
-                tf.summary.scalar("episode/reward", ret)
-                tf.summary.scalar("episode/reward_avg100", float(np.mean(self.reward_avg)))
-                tf.summary.scalar("episode/epsilon", self.agent.epsilon)
-                tf.summary.scalar("episode/length", length)
-                if landed is not None:
-                    tf.summary.scalar("episode/landed", int(landed))
+        self._write_summaries(index, ret, length, landed)
         every = self.config.save_every
         if every and (index + 1) % every == 0:
             self.agent.brain.save_weights(self.weights_path)
@@ -316,6 +309,17 @@ class Environment:
         if every and (index + 1) % every == 0:
             self.save_checkpoint()
             run_folder.write_history(self)
+
+    def _write_summaries(self, index: int, ret: float, length: int, landed: bool | None) -> None:
+        if self.summary_writer is None:
+            return
+        with self.summary_writer.as_default(step=index):
+            tf.summary.scalar("episode/reward", ret)
+            tf.summary.scalar("episode/reward_avg100", float(np.mean(self.reward_avg)))
+            tf.summary.scalar("episode/epsilon", self.agent.epsilon)
+            tf.summary.scalar("episode/length", length)
+            if landed is not None:
+                tf.summary.scalar("episode/landed", int(landed))
 
     def _log(self, episode: int, ret: float, length: int, sps: float, bar: Any = None) -> None:
         say(

@@ -107,25 +107,28 @@ class EpisodeRunner:
                 # Learn from the memory as it was: the update reads nothing the game returns
                 # and the game's callback touches no variable, so TensorFlow runs the two at
                 # once, one per core (stateful ops are ordered only when they share a resource).
-                _, loss = agent.update_graph()
-                loss_sum += loss
-            s_, outcome = tf.numpy_function(
-                self._env_step, [a], [tf.float32, tf.float64], stateful=True
-            )
-            # Static shapes only (no op in the loop): _env_step checks the state's shape.
-            s_.set_shape((self.nS,))
-            outcome.set_shape((4,))
-            r, terminated, done, game_steps = tf.unstack(outcome)
-            terminated, done = terminated > 0, done > 0
+                loss_sum += agent.update_graph()[1]
+            s_, r, terminated, done, game_steps = self._step_graph(a)
             if mode == LEARN and not overlap:  # the originals' order: store, then update
-                _, loss = agent.observe_graph(s, a, tf.cast(r, tf.float32), s_, terminated)
-                loss_sum += loss
+                loss_sum += agent.observe_graph(s, a, tf.cast(r, tf.float32), s_, terminated)[1]
             elif mode != NONE:  # overlapped learning, or the Keras notebook's pre-fill
                 agent.memory.store(s, a, tf.cast(r, tf.float32), s_, terminated)
             episode_return += r
-            t += tf.cast(game_steps, tf.int32)
+            t += game_steps
             s = s_
         return episode_return, t, done, loss_sum
+
+    def _step_graph(self, a: tf.Tensor) -> tuple[tf.Tensor, ...]:
+        """The game's step as graph ops: next state, reward (float64), terminated, done (ended
+        or cut by the game's time limit) and the game steps the decision took."""
+        s_, outcome = tf.numpy_function(
+            self._env_step, [a], [tf.float32, tf.float64], stateful=True
+        )
+        # Static shapes only (no op in the loop): _env_step checks the state's shape.
+        s_.set_shape((self.nS,))
+        outcome.set_shape((4,))
+        r, terminated, done, game_steps = tf.unstack(outcome)
+        return s_, r, terminated > 0, done > 0, tf.cast(game_steps, tf.int32)
 
     def run(
         self,
