@@ -10,9 +10,11 @@ demonstrators, resume, interrupts, progress).
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 from collections import deque
+from collections.abc import Iterator
 from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
@@ -59,10 +61,8 @@ class Environment:
     Args:
         game: gymnasium id; defaults to the config's ``env`` (book: ``"LunarLander-v3"``).
         config: a :class:`~dqn_tf.presets.Config` or a preset name (``"book"``, default).
-        seed: seeds Python, numpy, TensorFlow (op determinism on), the agent's generator and
-            the environment's first reset.
-        run_dir: folder for weights, configuration, history and TensorBoard events
-            (default ``runs/<game>-seed<seed>``).
+        seed: seeds Python, numpy, TensorFlow, the agent's generator and the game's first reset.
+        run_dir: the run folder (default ``runs/<game>-seed<seed>``).
         render_mode: passed to ``gymnasium.make``; ``"rgb_array"`` allows frame capture.
         neural_architecture: optional network builder (the book's argument).
         summaries: write TensorBoard events when true.
@@ -87,10 +87,7 @@ class Environment:
         self.nA = int(self.env.action_space.n)
         if self.config.eval_env:
             evaluation.check_eval_env(self.config, self.env)
-        try:
-            check_fits(self.config.memory_size, self.config.hidden, self.nS, self.nA)
-        except ValueError as exc:
-            raise ConfigError(str(exc)) from None
+        check_fits(self.config.memory_size, self.config.hidden, self.nS, self.nA)
         self.run_dir = Path(run_dir or Path("runs", f"{self.config.env}-seed{seed}"))
         tensorboard = self.run_dir / "tensorboard" if summaries else None
         self.agent = Agent(self.nS, self.nA, self.config, seed, tensorboard, neural_architecture)
@@ -114,6 +111,7 @@ class Environment:
         self.eval_runner: EpisodeRunner | None = None
         self._next_eval_reset_seed: int | None = seed + EVAL_SEED_OFFSET
         self._next_reset_seed: int | None = seed
+        self._starts: Iterator[int] | None = None
 
     @classmethod
     def from_run_folder(cls, run_dir: str | os.PathLike, **kw: Any) -> Environment:
@@ -134,17 +132,26 @@ class Environment:
         return self.learn(epsilon=epsilon, episodes=episodes, trainable=True, **kw)
 
     def test(
-        self, episodes: int = 100, weights: str | os.PathLike | None = None, **kw: Any
+        self,
+        episodes: int = 100,
+        weights: str | os.PathLike | None = None,
+        seed: int | None = None,
+        **kw: Any,
     ) -> list[float]:
         """Play ``episodes`` greedy episodes without learning; returns their returns.
 
         Uses ``weights`` when given; otherwise the weights saved in the run folder if this
-        object has not trained yet, else the current ones."""
+        object has not trained yet, else the current ones. With ``seed``, episode ``i``
+        starts from ``reset(seed=seed + i)``: starts anyone can replay one by one."""
         if weights is not None:
             self.agent.load_weights(weights)
         elif self.total_steps == 0 and self.weights_path.is_file():
             self.agent.load_weights(self.weights_path)
-        return self.learn(epsilon=0.0, episodes=episodes, trainable=False, **kw)
+        self._starts = None if seed is None else itertools.count(seed)  # see _take_reset_seed
+        try:
+            return self.learn(epsilon=0.0, episodes=episodes, trainable=False, **kw)
+        finally:
+            self._starts = None
 
     def incremental(self, epsilon: float = 0.01, episodes: int = 100, **kw: Any) -> list[float]:
         """Continue training at a low epsilon. Resumes from the run's checkpoint when there
@@ -166,7 +173,8 @@ class Environment:
         progress: bool | None = None,
     ) -> list[float]:
         """Play episodes, learning from them when ``trainable``; returns the returns of the
-        episodes completed in this call.
+        episodes completed in this call. After SIGINT, SIGTERM or SIGHUP it saves the run and
+        raises TrainingInterrupted.
 
         Args:
             epsilon: starting exploration rate; None keeps the agent's.
@@ -177,9 +185,6 @@ class Environment:
             log_every: print the book's episode line every this many episodes (0: never).
             capture_frames: keep the last episode's frames in ``self.runner.frames``.
             progress: a progress bar (True/False); None: in a terminal or a notebook.
-
-        Raises:
-            TrainingInterrupted: after SIGINT, SIGTERM or SIGHUP, once the run is saved.
         """
         _check_budget(episodes, steps, capture_frames, self.env.render_mode)
         # One writer per run folder, for as long as it writes (dqn_tf.run_folder).
@@ -273,7 +278,9 @@ class Environment:
         return returns
 
     def _take_reset_seed(self) -> int | None:
-        # Seed only the first reset: later resets continue the environment's own generator.
+        if self._starts is not None:  # a test from a start seed: seed, seed + 1, ...
+            return next(self._starts)
+        # Training seeds its first reset only; later ones continue the game's own generator.
         seed, self._next_reset_seed = self._next_reset_seed, None
         return seed
 

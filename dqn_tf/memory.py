@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from dqn_tf.errors import ConfigError
 from dqn_tf.quiet import tf  # TensorFlow without its start-up noise
 
 
@@ -206,7 +207,7 @@ class Memory:
 
 def check_fits(memory_size: int, hidden: tuple[int, ...], nS: int, nA: int) -> None:
     """Refuse, before anything is allocated, a replay memory and network larger than the
-    memory this machine has available (a ValueError naming both fields and sizes)."""
+    memory this machine has available (a ConfigError naming both fields and sizes)."""
     # A transition: state and next state (float32), action (int32), reward (float32), and
     # the terminated and demonstration flags (one byte each).
     replay = memory_size * (8 * nS + 10)
@@ -218,7 +219,7 @@ def check_fits(memory_size: int, hidden: tuple[int, ...], nS: int, nA: int) -> N
     available = _available_memory()
     if available is not None and needed > available:
         gib = 2**30
-        raise ValueError(
+        raise ConfigError(
             f"memory_size={memory_size} and hidden={list(hidden)} need about "
             f"{needed / gib:.1f} GiB ({replay / gib:.1f} GiB of replay memory, twice while it "
             f"is created or saved), more than the {available / gib:.1f} GiB this machine has "

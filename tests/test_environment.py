@@ -191,6 +191,22 @@ def test_test_is_greedy_and_learns_nothing(tmp_path):
     assert len(env2_returns) == 1 and len(first) == 2
 
 
+def test_a_test_from_a_start_seed_plays_each_start_by_its_own_seed(tmp_path):
+    """test(seed=S) plays starts S, S+1, ...: each one alone gives the same return, whatever
+    was played before, and the training game's own stream is left as it was."""
+    env = small_env(tmp_path)
+    returns = env.test(episodes=3, seed=50, log_every=0)
+    alone = {}
+    for i in (2, 0, 1):  # in another order, each on a fresh game
+        alone[i] = small_env(tmp_path, name=f"s{i}").test(episodes=1, seed=50 + i, log_every=0)
+    assert returns == alone[0] + alone[1] + alone[2]
+    assert len(set(returns)) == 3  # three different starts
+    # The first start of an unseeded test is the training game's first (seed 0), not 50.
+    assert env.test(episodes=1, log_every=0) == small_env(tmp_path, name="z").test(
+        episodes=1, seed=0, log_every=0
+    )
+
+
 def test_prefill_fills_more_than_a_batch(tmp_path):
     env = small_env(tmp_path, prefill=True, batch_size=64)
     env.train(episodes=1, log_every=0)
