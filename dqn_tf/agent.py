@@ -158,7 +158,7 @@ class Agent:
         terminated: tf.Tensor,
     ) -> tuple[tf.Tensor, tf.Tensor]:
         """Everything a learning agent does after one environment step, in the originals' order
-        (``learn_order="seeds"``): store the transition, then :meth:`update_graph`."""
+        (``learn_order="original"``): store the transition, then :meth:`update_graph`."""
         self.memory.store(s, a, r, s_, terminated)
         return self.update_graph()
 

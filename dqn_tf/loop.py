@@ -9,7 +9,7 @@ sync, epsilon schedule) stays in the graph, and Python is entered again when the
 The loop body is the originals' inner loop with one change of order (``Config.learn_order``,
 "overlap" by default): it acts, updates from the replay memory as it was, steps the game and
 then stores the transition, so the update and the game's step run at once on two cores. With
-``learn_order="seeds"`` it steps, stores, then updates, as the originals do. The originals'
+``learn_order="original"`` it steps, stores, then updates, as the originals do. The originals'
 one-call-at-a-time methods in the same order give the same run (tests/test_environment.py).
 """
 

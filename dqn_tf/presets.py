@@ -1,6 +1,6 @@
 """Hyperparameters as data: :class:`Config`, checked on creation, and the presets.
 
-Every field of Config but ``learn_order`` defaults to the book's value (the book), so the
+Every field of Config but ``learn_order`` defaults to the book's value, so the
 ``book`` preset is simply ``Config()``. Each preset is one table of its fields, each with its
 value and where that value comes from; the README's preset table is generated from them
 (``python -m dqn_tf presets --markdown``), so the docs cannot drift from the code.
@@ -105,9 +105,9 @@ class Config:
     demo_margin: float = _field(0.0, _MARGIN)
     train_every: int = _field(1, _integer(1))  # one update every this many agent steps
     # "overlap": act, update from the memory as it was, step the game and store, the update
-    # and the game running at once on two cores; "seeds": act, step, store, update, as both
-    # seeds do. Run folders saved before this field load as "seeds".
-    learn_order: str = _field("overlap", _one_of("overlap", "seeds"))
+    # and the game running at once on two cores; "original": act, step, store, update, as
+    # both originals do ("seeds", its former name, is read as "original").
+    learn_order: str = _field("overlap", _one_of("overlap", "original"))
     # Play each chosen action for this many game steps, summing rewards (DQN's frame skip).
     # epsilon_linear_steps, target_sync_steps, train_every and learning_starts count the
     # agent's decisions; max_episode_steps, eval_every_steps, --steps and the logs count
@@ -129,6 +129,8 @@ class Config:
     def __post_init__(self) -> None:
         # Lists from JSON become tuples so configs compare equal after a round trip.
         object.__setattr__(self, "hidden", tuple(self.hidden))
+        if self.learn_order == "seeds":  # its former name, in run folders and commands
+            object.__setattr__(self, "learn_order", "original")
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
             allows, words = field.metadata["rule"]
@@ -188,7 +190,7 @@ class Config:
             d["demonstrator"] = FORMER_PATHS[d["demonstrator"]]
         # Saved before learn_order existed: trained in the originals' order, and a resume must
         # go on in the order it started with.
-        d.setdefault("learn_order", "seeds")
+        d.setdefault("learn_order", "original")
         return cls(**d)
 
 

@@ -284,12 +284,12 @@ def test_demonstration_flags_survive_a_resume_and_older_checkpoints_have_none(tm
     assert older.episode_rewards == env.episode_rewards
 
 
-def test_a_run_folder_from_before_learn_order_resumes_in_the_seeds_order(tmp_path):
+def test_a_run_folder_from_before_learn_order_resumes_in_the_original_order(tmp_path):
     """config.json and the checkpoint of a run made before `learn_order` existed have no
-    such field: the run was trained in the seeds' order, and resuming it goes on in that
+    such field: the run was trained in the originals' order, and resuming it goes on in that
     order, to the same episodes as a straight run in that order."""
     run = tmp_path / "old"
-    env = make(run, learn_order="seeds")
+    env = make(run, learn_order="original")
     env.train(episodes=2, log_every=0)
     path = env.save_checkpoint()
     saved = json.loads((run / "config.json").read_text())
@@ -302,10 +302,10 @@ def test_a_run_folder_from_before_learn_order_resumes_in_the_seeds_order(tmp_pat
         np.savez(f, **arrays)
 
     resumed = Environment.from_run_folder(run)
-    assert resumed.config.learn_order == "seeds"
+    assert resumed.config.learn_order == "original"
     resumed.resume()
     resumed.learn(episodes=1, epsilon=resumed.agent.epsilon, log_every=0)  # the third
-    straight = make(tmp_path / "straight", learn_order="seeds")
+    straight = make(tmp_path / "straight", learn_order="original")
     straight.train(episodes=3, log_every=0)
     assert resumed.episode_rewards == straight.episode_rewards
     assert same_weights(resumed.agent.model.get_weights(), straight.agent.model.get_weights())

@@ -34,8 +34,8 @@ def test_same_seed_same_run(tmp_path):
     assert other != runs[0][0]
 
 
-@pytest.mark.parametrize("learn_order", ["overlap", "seeds"])
-def test_compiled_loop_equals_the_seeds_step_by_step_loop(tmp_path, learn_order):
+@pytest.mark.parametrize("learn_order", ["overlap", "original"])
+def test_compiled_loop_equals_the_books_step_by_step_loop(tmp_path, learn_order):
     """The in-graph episode loop and the book's Python loop (act, step, add + replay, target
     copy at episode end, epsilon decay) are one implementation: same seed, same run. In the
     overlapped order the step-by-step loop updates before the game steps and stores after."""
@@ -65,7 +65,7 @@ def test_compiled_loop_equals_the_seeds_step_by_step_loop(tmp_path, learn_order)
         agent.epsilon_update(episode)
         returns.append(total)
     np.testing.assert_allclose(returns, compiled_returns, rtol=1e-9)
-    # The first update waits for more than one batch in memory: in the seeds' order that
+    # The first update waits for more than one batch in memory: in the originals' order that
     # includes the transition just stored, so it comes one step earlier.
     first = next(i for i, loss in enumerate(losses) if loss is not None)
     assert first == (33 if learn_order == "overlap" else 32)
@@ -80,18 +80,18 @@ def test_the_two_learn_orders_part_when_learning_starts(tmp_path):
     overlapped update waits one step longer (the memory it reads lacks the step's own
     transition), so from there on the generator's draws fall differently."""
     memories, weights = {}, {}
-    for order in ("overlap", "seeds"):
+    for order in ("overlap", "original"):
         env = small_env(tmp_path, seed=2, name=order, learn_order=order)
         env.train(episodes=1, log_every=0)
         memories[order] = env.agent.memory.recall_memories()
         weights[order] = env.agent.model.get_weights()
-    for x, y in zip(memories["overlap"], memories["seeds"], strict=True):
+    for x, y in zip(memories["overlap"], memories["original"], strict=True):
         np.testing.assert_array_equal(x[:33], y[:33])  # acted before any update
     assert not all(
         np.array_equal(x[:80], y[:80])
-        for x, y in zip(memories["overlap"], memories["seeds"], strict=True)
+        for x, y in zip(memories["overlap"], memories["original"], strict=True)
     )
-    assert not weights_equal(weights["overlap"], weights["seeds"])
+    assert not weights_equal(weights["overlap"], weights["original"])
 
 
 def test_train_leaves_weights_config_history_and_logs(tmp_path):

@@ -38,7 +38,7 @@ def test_notebook_preset_is_seed_000():
 def test_every_preset_field_has_a_source():
     for name in PRESETS:
         assert set(SOURCES[name]) == set(field_names()), name
-    # The seeds' presets name the seed line of every field themselves.
+    # The originals' presets name the original's line of every field themselves.
     assert "same as book" not in {*SOURCES["book"].values(), *SOURCES["notebook"].values()}
 
 
@@ -55,7 +55,7 @@ def test_every_preset_field_has_a_source():
         ("optimizer", "sgd", "optimizer must be one of ['adam', 'rmsprop']"),
         ("learning_rate", 0.0, "learning_rate must be a positive number (got 0.0)"),
         ("hidden", (32, 0), "hidden must be a non-empty list of positive layer sizes"),
-        ("learn_order", "async", "learn_order must be one of ['overlap', 'seeds'] (got 'async')"),
+        ("learn_order", "async", "learn_order must be one of ['overlap', 'original']"),
         ("double_dqn", 1, "double_dqn must be true or false (got 1)"),
         ("prefill", None, "prefill must be true or false (got None)"),
         ("epsilon_decay", 0.0, "epsilon_decay must be a number in (0, 1] (got 0.0)"),
@@ -85,20 +85,23 @@ def test_json_round_trip():
         assert again == c
 
 
-def test_learn_order_defaults_to_the_overlap_and_old_run_folders_keep_the_seeds_order():
+def test_learn_order_defaults_to_the_overlap_and_old_run_folders_keep_the_original_order():
     """New runs overlap the update with the game's step; a configuration saved before the
-    field existed was trained in the seeds' order, and must resume in it."""
+    field existed was trained in the originals' order, and must resume in it. "seeds", the
+    order's former name, is read as "original"."""
     assert Config().learn_order == "overlap"
     assert [get_preset(name).learn_order for name in PRESETS] == [
         "overlap",  # book
         "overlap",  # notebook
-        "seeds",  # fast: its solve table was measured in the seeds' order
-        "seeds",  # rocket: so were its landings
+        "original",  # fast: its solve table was measured in the originals' order
+        "original",  # rocket: so were its landings
     ]
     assert PRESETS == ("book", "notebook", "fast", "rocket")
     saved_before = {k: v for k, v in get_preset("book").to_dict().items() if k != "learn_order"}
-    assert Config.from_dict(saved_before).learn_order == "seeds"
-    assert Config.from_dict(saved_before) == get_preset("book", learn_order="seeds")
+    assert Config.from_dict(saved_before).learn_order == "original"
+    assert Config.from_dict(saved_before) == get_preset("book", learn_order="original")
+    assert Config.from_dict({**saved_before, "learn_order": "seeds"}).learn_order == "original"
+    assert get_preset("fast", learn_order="seeds") == get_preset("fast")
 
 
 def test_docs_preset_table_is_the_generated_one():
