@@ -1,0 +1,124 @@
+"""The notebooks' own plumbing: timing each part, reading a run's TensorBoard events, the
+exercises' verdicts and the diagram of the DQN loop. Nothing here is DQN; the package
+(`dqn_tf`) holds that, and the notebooks show it."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+from IPython import get_ipython
+from IPython.display import Markdown, display, update_display
+
+
+class PartClock:
+    """Adds each cell's run time to the part it belongs to (``start``), and keeps a table of
+    the parts shown where ``show`` was called, updated as the notebook runs."""
+
+    def __init__(self, display_id: str = "part-times") -> None:
+        self.display_id = display_id
+        self.seconds: dict[str, float] = {}
+        self.current: str | None = None
+        self._cell_started: float | None = None
+        shell = get_ipython()
+        if shell is not None:
+            for event in ("pre_run_cell", "post_run_cell"):  # a clock of an earlier run
+                for callback in list(shell.events.callbacks[event]):
+                    if isinstance(getattr(callback, "__self__", None), PartClock):
+                        shell.events.unregister(event, callback)
+            shell.events.register("pre_run_cell", self._before)
+            shell.events.register("post_run_cell", self._after)
+
+    def _before(self, info: object) -> None:
+        self._cell_started = time.perf_counter()
+
+    def _after(self, result: object) -> None:
+        if self.current is not None and self._cell_started is not None:
+            elapsed = time.perf_counter() - self._cell_started
+            self.seconds[self.current] = self.seconds.get(self.current, 0.0) + elapsed
+        self._cell_started = None
+
+    def start(self, part: str) -> None:
+        """The cells from here on belong to ``part``."""
+        self.current = part
+        self.seconds.setdefault(part, 0.0)
+
+    def table(self, mode: str) -> str:
+        rows = [f"| part | seconds ({mode} mode, this run) |", "|---|---:|"]
+        rows += [f"| {part} | {s:.1f} |" for part, s in self.seconds.items()]
+        total = sum(self.seconds.values())
+        rows.append(f"| **all parts** | **{total:.0f}** ({total / 60:.1f} min) |")
+        return "\n".join(rows)
+
+    def show(self, mode: str) -> None:
+        display(Markdown(self.table(mode)), display_id=self.display_id)
+
+    def update(self, mode: str) -> None:
+        update_display(Markdown(self.table(mode)), display_id=self.display_id)
+
+
+def verdict(ok: bool, right: str, not_yet: str) -> None:
+    """Print the learner's result: what they got, or what is still missing."""
+    print(("✓ " + right) if ok else ("✗ not yet: " + not_yet))
+
+
+def scalars(run_dir: str | Path, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(steps, values)`` of a run's TensorBoard scalar ``name`` (``loss``, ``max_q_value``,
+    ``episode/reward``...), whatever name scope a compiled loop put in front of it."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(Path(run_dir, "tensorboard")), size_guidance={"tensors": 0})
+    events.Reload()
+    tags = [t for t in events.Tags()["tensors"] if t == name or t.endswith("/" + name)]
+    if not tags:
+        return np.zeros(0, int), np.zeros(0)
+    from tensorboard.util.tensor_util import make_ndarray
+
+    points = sorted(
+        (event.step, float(make_ndarray(event.tensor_proto)))
+        for tag in tags
+        for event in events.Tensors(tag)
+    )
+    return np.array([p[0] for p in points]), np.array([p[1] for p in points])
+
+
+def draw_loop() -> plt.Figure:
+    """The DQN loop as boxes and arrows: game, agent, replay memory, online and target nets."""
+    fig, ax = plt.subplots(figsize=(11, 4.2))
+    ax.set(xlim=(0, 12.2), ylim=(0, 4.6))
+    ax.axis("off")
+    boxes = [
+        (0.1, 1.9, "game\n(LunarLander)"),
+        (3.7, 1.9, "agent\nepsilon-greedy"),
+        (7.4, 3.4, "replay memory\n(s, a, r, s', done)"),
+        (7.4, 1.9, "online network\nQ(s, ·)"),
+        (7.4, 0.4, "target network\nQ_target(s', ·)"),
+    ]
+    for x, y, text in boxes:
+        ax.add_patch(plt.Rectangle((x, y), 2.6, 0.95, fc="#eef3fb", ec="#345", lw=1.2))
+        ax.text(x + 1.3, y + 0.47, text, ha="center", va="center", fontsize=10)
+
+    def arrow(x0: float, y0: float, x1: float, y1: float, style: str = "->", **kw: str) -> None:
+        ax.annotate("", (x1, y1), (x0, y0), arrowprops={"arrowstyle": style, "lw": 1.3, **kw})
+
+    def label(x: float, y: float, text: str, **kw: str) -> None:
+        ax.text(x, y, text, fontsize=8.5, **kw)
+
+    arrow(2.7, 2.6, 3.7, 2.6)
+    label(3.2, 2.95, "state s,\nreward r", ha="center")
+    arrow(3.7, 2.15, 2.7, 2.15)
+    label(3.2, 1.85, "action a", ha="center")
+    arrow(5.0, 2.85, 7.4, 3.85)
+    label(5.6, 3.6, "store (s, a, r, s')", ha="center")
+    arrow(6.3, 2.37, 7.4, 2.37, "<->")
+    label(6.85, 2.5, "s → argmax Q", ha="center")
+    arrow(8.7, 3.4, 8.7, 2.85)
+    label(8.8, 3.05, "random batch")
+    arrow(8.7, 1.35, 8.7, 1.9)
+    label(8.6, 1.55, "target r + γ Q_target(s', a*)", ha="right")
+    arrow(10.0, 2.3, 10.0, 0.9, connectionstyle="arc3,rad=-0.6", ls="--")
+    label(10.7, 1.55, "copy the weights\nevery N steps")
+    label(6.1, 0.05, "loss: (target − Q(s, a))²  →  one gradient step on the online network")
+    return fig

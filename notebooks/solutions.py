@@ -1,0 +1,50 @@
+"""Solutions of the notebooks' exercises. Try each exercise first: the check cell under it
+tells you whether you got it. To read one: ``show_source(solutions.bellman_target)`` in the
+notebook, or open this file. With ``DQN_TF_SOLVE=1`` in the environment the notebooks fill
+every exercise in from here (the tests run them that way)."""
+
+import math
+
+import numpy as np
+
+# --- lunar_lander.ipynb ---------------------------------------------------------------------
+
+
+def bellman_target(r, gamma, q_next_max, terminated):  # noqa: ANN001, ANN201 (numpy arrays)
+    """Exercise 1: the reward alone where the episode ended, else the reward plus the
+    discounted value of the best next action."""
+    return r + gamma * (1.0 - terminated) * q_next_max
+
+
+# Exercise 2: epsilon * d**n = 0.01 after n = 500 episodes, from epsilon 1.0.
+EPSILON_DECAY_500 = 0.01 ** (1 / 500)
+# Exercise 3: plain DQN's target takes the target network's maximum.
+DOUBLE_DQN = False
+# Exercise 4: a memory of the last 1,000 transitions.
+MEMORY_SIZE = 1_000
+# Exercise 5: copy the online weights into the target network on every step.
+TARGET_SYNC_STEPS = 1
+# Exercise 6: a short-sighted agent.
+GAMMA = 0.9
+
+
+def half_life(gamma):  # noqa: ANN001, ANN201
+    """Exercise 6: the number of steps after which gamma**k falls to one half."""
+    return math.log(0.5) / math.log(gamma)
+
+
+# --- rocket_lander.ipynb --------------------------------------------------------------------
+
+
+def margin_loss(q, a_demo, margin):  # noqa: ANN001, ANN201
+    """DQfD's large-margin loss of one state: max_a [Q(s, a) + margin (a != a_demo)] - Q(s,
+    a_demo)."""
+    q = np.asarray(q, dtype=float)
+    margins = np.full(q.shape, margin)
+    margins[a_demo] = 0.0
+    return float(np.max(q + margins) - q[a_demo])
+
+
+def linear_epsilon(step, start, end, steps):  # noqa: ANN001, ANN201
+    """The Keras notebook's linear phase: from start to end over `steps` steps, then end."""
+    return end if step >= steps else start + (end - start) * step / steps
