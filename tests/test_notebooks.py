@@ -1,8 +1,10 @@
 """The two notebooks: executed top to bottom in quick mode, and checked for their structure.
 
-Each notebook is copied into a temporary ``notebooks/`` folder and run there, so its run
-folders (``../runs/notebooks/...``) land in the temporary folder and the committed notebooks
-never receive outputs.
+Each notebook is copied, with the modules beside it (``course.py``, ``solutions.py``), into a
+temporary ``notebooks/`` folder and run there with every exercise solved
+(``DQN_TF_SOLVE=1``), so its run folder (``../runs/notebooks/<name>/``) lands in the temporary
+folder, the committed notebooks never receive outputs, and any file written anywhere else in
+the temporary folder is seen.
 """
 
 import ast
@@ -10,6 +12,7 @@ import difflib
 import inspect
 import re
 import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -22,12 +25,24 @@ NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 NAMES = ["lunar_lander", "rocket_lander"]
 # As a user runs them: no TF_CPP_MIN_LOG_LEVEL, so TensorFlow's start-up lines would show;
 # without progress bars, as `make notebooks` executes them (tests/test_progress.py has one).
-KERNEL_ENV = {"DQN_TF_QUICK": "1", "SDL_VIDEODRIVER": "dummy", "DQN_TF_PROGRESS": "0"}
+# Every exercise filled in from notebooks/solutions.py, so that every check cell must pass.
+KERNEL_ENV = {
+    "DQN_TF_QUICK": "1",
+    "SDL_VIDEODRIVER": "dummy",
+    "DQN_TF_PROGRESS": "0",
+    "DQN_TF_SOLVE": "1",
+}
 # TensorFlow's C++ log lines below ERROR, whatever their sentence (see dqn_tf/quiet.py).
 BELOW_ERROR = re.compile(r"^(?:[IW]\d{4} [\d:.]+ +\d+ \S+:\d+\] |WARNING: All log)", re.MULTILINE)
 GIF_URI = re.compile(r"data:image/gif;base64,([A-Za-z0-9+/=]+)")
 PACKAGE_CLASS = re.compile(r"^\s*class\s+(Brain|Memory|Agent|Environment)\b", re.MULTILINE)
 MAX_BYTES = 5 * 1024 * 1024
+# A listing a learner reads in one go: lines of each object that show_source prints.
+MAX_LISTING_LINES = 26
+# The originals are called by their titles; "seed" means a random seed only.
+ORIGINALS_AS_SEEDS = re.compile(r"seed[ _-]?00[02]|\bthe seeds\b", re.IGNORECASE)
+MIN_EXERCISES = 5
+CHECK_TAG = "exercise-check"
 
 
 def _read(name: str) -> nbformat.NotebookNode:
@@ -75,8 +90,11 @@ def _check_html_export(nb: nbformat.NotebookNode) -> str:
 
 
 def _namespace_of_imports(nb: nbformat.NotebookNode) -> dict:
-    """The names the notebook imports, imported here (the package as it is now)."""
+    """The names the notebook imports, imported here (the package as it is now; the modules
+    beside the notebooks from notebooks/)."""
     namespace: dict = {}
+    if str(NOTEBOOKS) not in sys.path:
+        sys.path.append(str(NOTEBOOKS))
     for cell in _code_cells(nb):
         for node in ast.parse(cell.source).body:
             if isinstance(node, ast.Import | ast.ImportFrom):
@@ -179,6 +197,78 @@ def test_every_announced_episode_is_shown(name):
             assert shown == announced, f"{name} cell {index}: {announced} episodes, {shown} GIFs"
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_listings_are_short(name):
+    """Each object a notebook lists is at most MAX_LISTING_LINES long: the idea, not the
+    plumbing (which the markdown summarises with the file it lives in)."""
+    nb = _read(name)
+    namespace = _namespace_of_imports(nb)
+    for index, names, _ in _listings(nb):
+        for n in names:
+            lines = len(inspect.getsource(eval(n, namespace)).splitlines())
+            assert lines <= MAX_LISTING_LINES, f"{name} cell {index}: {n} is {lines} lines"
+
+
+def _reader_facing(nb: nbformat.NotebookNode) -> list[str]:
+    """The markdown and every output's text: what a reader of the notebook sees."""
+    texts = [cell.source for cell in nb.cells if cell.cell_type == "markdown"]
+    for out in _outputs(nb):
+        texts.append(out.get("text", ""))
+        data = out.get("data", {})
+        texts += [data[mime] for mime in ("text/plain", "text/markdown") if mime in data]
+        texts.append(GIF_URI.sub("", data.get("text/html", "")))
+    return texts
+
+
+def _originals_as_seeds(nb: nbformat.NotebookNode) -> list[str]:
+    return [m.group(0) for text in _reader_facing(nb) for m in ORIGINALS_AS_SEEDS.finditer(text)]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_originals_are_never_called_seeds(name):
+    assert _originals_as_seeds(_read(name)) == []
+
+
+def _check_cells(nb: nbformat.NotebookNode) -> list[tuple[int, nbformat.NotebookNode]]:
+    return [
+        (index, cell)
+        for index, cell in enumerate(nb.cells)
+        if cell.cell_type == "code" and CHECK_TAG in cell.metadata.get("tags", [])
+    ]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_exercises_have_check_cells_and_hidden_solutions(name):
+    """At least MIN_EXERCISES exercises, each with a check cell that gives a verdict; the
+    solutions are in solutions.py (filled in with SOLVE), never typed in an exercise cell."""
+    nb = _read(name)
+    checks = _check_cells(nb)
+    assert len(checks) >= MIN_EXERCISES, f"{name}: {len(checks)} check cells"
+    for index, cell in checks:
+        assert "course.verdict(" in cell.source, f"{name} cell {index} gives no verdict"
+    parameters = _code_cells(nb)[0].source
+    assert 'SOLVE = os.environ.get("DQN_TF_SOLVE") == "1"' in parameters
+    exercise_cells = [c for c in _code_cells(nb) if "if SOLVE:" in c.source]
+    assert len(exercise_cells) >= MIN_EXERCISES
+    for cell in exercise_cells:
+        assert "solutions." in cell.source.split("if SOLVE:", 1)[1]
+
+
+def _written_files(root: Path, name: str) -> list[str]:
+    """Files under ``root`` that the notebook wrote outside its own run folder (Python's
+    bytecode cache of the modules beside the notebook aside)."""
+    copied = {f"notebooks/{name}.ipynb"} | {f"notebooks/{p.name}" for p in NOTEBOOKS.glob("*.py")}
+    own = f"runs/notebooks/{name}/"
+    return [
+        rel
+        for path in root.rglob("*")
+        if path.is_file()
+        and (rel := path.relative_to(root).as_posix()) not in copied
+        and not rel.startswith(own)
+        and "__pycache__" not in path.parts
+    ]
+
+
 # --- execution in quick mode ------------------------------------------------------------------
 
 
@@ -186,6 +276,8 @@ def _execute(name: str, folder: Path) -> tuple[nbformat.NotebookNode, float, int
     """Run a copy of the notebook in ``folder``; return it, the seconds taken and its size."""
     path = folder / f"{name}.ipynb"
     shutil.copy(NOTEBOOKS / path.name, path)
+    for module in NOTEBOOKS.glob("*.py"):  # course.py, solutions.py
+        shutil.copy(module, folder / module.name)
     nb = nbformat.read(path, as_version=4)
     started = time.perf_counter()
     # Raises CellExecutionError, naming the cell, if any cell fails.
@@ -210,7 +302,12 @@ def test_notebook_runs_in_quick_mode(name, tmp_path, monkeypatch):
     assert [o for o in _outputs(nb) if o.output_type == "error"] == []
     assert all(cell.execution_count is not None for cell in _code_cells(nb))
     assert size < MAX_BYTES, f"{name} is {size} bytes with outputs"
-    assert (tmp_path / "runs" / "notebooks").is_dir()  # run folders stay out of the repository
+    assert (tmp_path / "runs" / "notebooks" / name).is_dir()  # out of the repository
+    assert _written_files(tmp_path, name) == [], "written outside the notebook's run folder"
+    assert _originals_as_seeds(nb) == []
+    for index, cell in _check_cells(nb):  # every exercise, solved, passes its check
+        text = "".join(o.get("text", "") for o in cell.outputs)
+        assert "✓" in text and "✗" not in text, f"{name} cell {index}: {text[-500:]}"
 
     assert BELOW_ERROR.findall(_streams(nb)) == []
     _check_html_export(nb)
