@@ -82,7 +82,7 @@ def _like(shape: Any) -> Callable[[Any], bool]:
 
 def _built_like(v: Any, shape: Any) -> bool:
     """``v`` is built like ``shape``: a dict with its keys or a list of its length, each item
-    built like its own; a function checks a value; any other value must equal it."""
+    built like its own, a function's check passed, any other value equal."""
     if callable(shape):
         return shape(v)
     if type(shape) is dict:
@@ -110,9 +110,9 @@ _COUNT, _PCG64_STATE = "an integer >= 0", "a PCG64 state as bit_generator.state 
 
 
 def _header_fields(env: Environment, header: dict[str, Any]) -> dict[str, tuple[Any, ...]]:
-    """Each header field but format and config: the run's attribute it saves and restores as
-    it is (None: by hand; nS and nA equal the run's), its check for this run and what it
-    allows, in this order: later checks rely on earlier ones (``header``: the one checked)."""
+    """Each header field but format and config: the run's attribute saved and restored as it
+    is (None: by hand), its check for this run and what it allows, in this order: later checks
+    rely on earlier ones (``header``: the one checked)."""
     episodes = lambda: len(header["episode_rewards"])  # noqa: E731  (checked before its use)
     avg = env.reward_avg.maxlen
     return {
@@ -271,8 +271,7 @@ def _read_arrays(path: Path, specs: dict[str, tuple[Any, ...]]) -> dict[str, np.
 
 
 def read_checkpoint(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    """The header and arrays of a checkpoint file, not checked against a run (that is
-    :func:`restore_checkpoint`); FileNotFoundError for no file, CheckpointError if damaged."""
+    """The header and arrays of a checkpoint file, not checked against a run."""
     path = Path(path)
     header, declared = _read_header(path)
     return header, _read_arrays(path, {k: v for k, v in declared.items() if k != _HEADER})
@@ -367,9 +366,8 @@ def _checked_arrays(env: Environment, declared: dict[str, Any], path: Path) -> d
 
 
 def restore_checkpoint(env: Environment, path: str | os.PathLike | None = None) -> Path:
-    """Load a checkpoint into ``env`` (its agent, memory, counters, history and generators),
-    all checked first: one made for another game, network or configuration, damaged, or with
-    a value the run cannot hold raises CheckpointError and ``env`` is left as it was."""
+    """Load a checkpoint into ``env``, all checked first: a refused one (CheckpointError)
+    leaves ``env`` as it was."""
     path = Path(path) if path is not None else env.run_dir / CHECKPOINT_FILE
     header, declared = _read_header(path)
     header = _checked_header(env, header, path)

@@ -63,7 +63,6 @@ def parse_grid(pairs: list[str]) -> dict[str, list[Any]]:
 def check_arguments(args: argparse.Namespace) -> None:
     """Every number and path a command takes, checked before anything runs: one line naming
     the argument, its value and what is allowed (ConfigError, exit status 2)."""
-
     seeds = [args.seed] if getattr(args, "seed", None) is not None else []
     for seed in seeds + (getattr(args, "seeds", None) or []):
         if not 0 <= seed <= SEED_MAX:
@@ -92,9 +91,8 @@ def _progress(args: argparse.Namespace) -> bool | None:
 
 
 def _train_settings(args: argparse.Namespace) -> tuple[Any, int]:
-    """The configuration and seed to train with: the preset and overrides for a new run;
-    the run folder's own for ``--resume``, where a ``--preset``, ``--set``, ``--env`` or
-    ``--seed`` that disagrees with it is refused, naming each field."""
+    """The configuration and seed to train with: the preset and overrides, or with
+    ``--resume`` the run folder's own, refusing options that disagree with it."""
     from dqn_tf.presets import get_preset
     from dqn_tf.run_folder import check_same_settings, read_config
 
@@ -114,8 +112,7 @@ def _train_settings(args: argparse.Namespace) -> tuple[Any, int]:
 
 
 def _check_new_run(args: argparse.Namespace) -> None:
-    """A new run never writes over another: a checkpoint is continued with --resume, and
-    trained weights without one are replaced only with --overwrite."""
+    """A new run never writes over another (continue it with --resume, or --overwrite)."""
     from dqn_tf.run_folder import BEST_WEIGHTS_FILE, CHECKPOINT_FILE, WEIGHTS_FILE
 
     if (args.run_dir / CHECKPOINT_FILE).is_file():
@@ -133,11 +130,11 @@ def _check_new_run(args: argparse.Namespace) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> dict[str, Any]:
-    from dqn_tf.games import make_env
+    from dqn_tf.games import check_games
     from dqn_tf.run_folder import lock
 
     config, seed = _train_settings(args)
-    make_env(config.env).close()  # a bad game is reported before TensorFlow loads
+    check_games(config)
     # One writer per run folder, from before anything is written until the end; a second
     # writer stops here with one line and exit status 2, and changes nothing.
     with lock(args.run_dir):
@@ -191,9 +188,9 @@ def _train(args: argparse.Namespace, env: Any) -> dict[str, Any]:
 
 
 def _player(args: argparse.Namespace, **kw: Any) -> tuple[Any, Path]:
-    """An Environment to play the run in ``--run-dir`` greedily, and its ``--weights`` file.
-    It plays ``--env``, else the run's ``eval_env`` (a run trained on a variant is judged on
-    the original), else its own game; it stores nothing, so its memory is one batch."""
+    """An Environment to play the run in ``--run-dir`` greedily (its game as
+    :func:`~dqn_tf.evaluation.judged_config` says), and its ``--weights`` file; it stores
+    nothing, so its memory is one batch."""
     from dqn_tf.environment import Environment
     from dqn_tf.evaluation import judged_config
     from dqn_tf.run_folder import read_config, weights_file
@@ -218,8 +215,8 @@ def cmd_evaluate(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _check_gif_path(args: argparse.Namespace) -> None:
-    """``--gif`` may not be one of the run folder's own files, nor any existing file unless
-    ``--overwrite`` says so, nor a folder."""
+    """``--gif`` may not be a folder, a file of the run folder, or (without ``--overwrite``)
+    an existing file."""
     from dqn_tf import run_folder as rf
 
     gif, run = args.gif.resolve(), args.run_dir.resolve()  # a link is judged by its target

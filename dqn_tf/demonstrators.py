@@ -1,9 +1,8 @@
 """Demonstrators: the scripted policies a run names in ``Config.demonstrator``, and their
 episodes stored in the replay memory before learning (DQfD; not in the originals).
 
-They are registered by name, as gymnasium registers its games. A run folder holds only the
-name, so reading one never imports a module it names: only code registered here, by this
-package or by the user's own code before training, is ever run."""
+They are registered by name, as gymnasium registers its games: a run folder holds only the
+name, so only code registered here (by this package or the user's) is ever run."""
 
 from __future__ import annotations
 
@@ -76,13 +75,9 @@ def demonstrate(env: Environment, log: bool) -> None:
 
 
 def store_demonstrations(env: Environment, log: bool) -> None:
-    """Store ``demo_episodes`` episodes of the configured demonstrator in ``env``'s memory.
-
-    Only into an empty memory, so a resumed run (whose memory comes back from its
-    checkpoint) does not add them twice. The episodes are played in Python, one decision at
-    a time through the same (action-repeating) game as training; their game steps count as
-    pre-fill steps, not training steps.
-    """
+    """Store ``demo_episodes`` episodes of the configured demonstrator in ``env``'s memory
+    (an empty one: a resumed run's comes back from its checkpoint), played through the same
+    (action-repeating) game as training; their game steps count as pre-fill steps."""
     config = env.config
     policy = load_demonstrator(config.demonstrator)
     decisions = landings = 0

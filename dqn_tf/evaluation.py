@@ -1,5 +1,5 @@
-"""Judging a run while it trains: greedy episodes on a separate copy of the game every
-``eval_every_steps`` steps, the best weights kept, and landings counted where the game
+"""Evaluation of a run: greedy episodes, every ``eval_every_steps`` while it trains (on a
+separate copy of the game, the best weights kept) and after; landings counted where the game
 reports them."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from dqn_tf.games import make_env
+from dqn_tf.games import check_eval_env, make_env  # noqa: F401  (check_eval_env: Environment's)
 from dqn_tf.loop import NONE, EpisodeRunner
-from dqn_tf.presets import Config, ConfigError
+from dqn_tf.presets import Config
 from dqn_tf.quiet import tf
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -27,19 +27,6 @@ def count_landings(landed: list[bool | None]) -> int | None:
     if all(x is None for x in landed):
         return None
     return sum(bool(x) for x in landed)
-
-
-def check_eval_env(config: Config, game: object) -> None:
-    """Refuse, before any training, an ``eval_env`` whose spaces differ from the game's."""
-    judge = make_env(config.eval_env)
-    spaces = (judge.observation_space.shape, judge.action_space)
-    judge.close()
-    if spaces != (game.observation_space.shape, game.action_space):
-        raise ConfigError(
-            f"eval_env {config.eval_env!r} has observations {spaces[0]} and actions "
-            f"{spaces[1]}; the training game {config.env!r} has "
-            f"{game.observation_space.shape} and {game.action_space}"
-        )
 
 
 def judged_config(config: Config, game: str | None = None) -> Config:

@@ -1,11 +1,9 @@
 """Export: a run's trained Q-network as files that play without this package.
 
-``DIR/saved_model`` is a TensorFlow SavedModel whose serving signature takes a batch of
-observations and returns the greedy ``actions`` and the ``q_values``, and whose ``metadata``
-holds the game, the observation and action sizes and the configuration (JSON);
-``DIR/q_network.keras`` is the Keras model; ``DIR/q_network.tflite`` a LiteRT model of it,
-when the pinned TensorFlow can convert one. Everything is written to a temporary folder that
-becomes ``DIR`` at the end, so a failed export leaves nothing.
+``DIR/saved_model`` is a SavedModel whose serving signature maps a batch of observations to
+the greedy ``actions`` and the ``q_values``, its ``metadata`` the game, sizes and
+configuration (JSON); ``DIR/q_network.keras`` the Keras model; ``DIR/q_network.tflite`` a
+LiteRT model when the pinned TensorFlow can convert one. A failed export leaves nothing.
 """
 
 from __future__ import annotations
@@ -42,12 +40,10 @@ class _Policy(tf.Module):
 def export(
     run_dir: str | os.PathLike, to: str | os.PathLike, weights: str = "final"
 ) -> dict[str, Any]:
-    """Write the run's ``weights`` (``"final"`` or ``"best"``) as a SavedModel, a .keras model
-    and, if the converter works, a .tflite file in the new or empty folder ``to``.
-
-    Returns the paths written and ``litert``: None, or the one line saying why no .tflite.
-    Raises FileNotFoundError (no weights), ConfigError (weights of another network, ``to``
-    not empty), before anything is written."""
+    """Write the run's ``weights`` (``"final"`` or ``"best"``) as the module says, in the new
+    or empty folder ``to`` (written in a temporary one renamed at the end). Returns the paths
+    written and ``litert``: None, or why no .tflite. Raises FileNotFoundError (no weights),
+    ConfigError (weights of another network, ``to`` not empty) before writing anything."""
     from dqn_tf.brain import Brain
     from dqn_tf.games import make_env
     from dqn_tf.run_folder import read_config, weights_file

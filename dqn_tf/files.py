@@ -23,10 +23,9 @@ TEMP_NAME = re.compile(re.escape(TEMP_PREFIX) + r"(?P<pid>\d+)-\w+\.[\w.]+")
 @contextmanager
 def atomic_path(path: str | os.PathLike, suffix: str = ".tmp") -> Iterator[Path]:
     """Yield a temporary path in ``path``'s folder; when the block ends without an error,
-    the file written there is flushed to disk and renamed over ``path``, else removed. Both
-    names are on one file system, so the rename is atomic: a reader, or a run killed
-    mid-write, sees the old file or the new one, never part of one. ``suffix`` is for
-    writers that insist on an extension (Keras wants ``.weights.h5``)."""
+    the file written there is flushed to disk and renamed over ``path`` (atomic on one file
+    system: a reader, or a run killed mid-write, never sees part of it), else removed.
+    ``suffix`` is for writers that insist on one (Keras wants ``.weights.h5``)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # mkstemp creates a new file (O_EXCL, no links followed), never one that was there.
@@ -60,10 +59,8 @@ _group: list[tuple[Path, Path]] | None = None
 @contextmanager
 def save_together(what: str) -> Iterator[None]:
     """Files written with :func:`atomic_path` inside this block take their places together
-    at its end, once every one of them is written. A write that fails (a full disk) leaves
-    all of them as they were, so a run folder's checkpoint, history and weights never
-    disagree; renames need no space, so the last step cannot fail for lack of it. Raises
-    DiskFull, saying the space needed and free, when the disk fills while saving ``what``."""
+    at its end (renames need no space), so a run folder's checkpoint, history and weights
+    never disagree. A full disk while saving ``what`` leaves all as they were: DiskFull."""
     global _group
     if _group is not None:  # nested: the outer block renames
         yield
@@ -87,8 +84,8 @@ def save_together(what: str) -> Iterator[None]:
 
 
 def _disk_full(exc: BaseException | None) -> bool:
-    """Whether ``exc`` comes from a full disk: ENOSPC or EDQUOT, or its words, anywhere in
-    its chain (h5py and numpy wrap the OSError in their own)."""
+    """ENOSPC or EDQUOT, or its words, anywhere in ``exc``'s chain (h5py and numpy wrap the
+    OSError in their own)."""
     while exc is not None:
         full = getattr(exc, "errno", None) in (errno.ENOSPC, errno.EDQUOT)
         if full or "No space left on device" in str(exc):
@@ -98,9 +95,8 @@ def _disk_full(exc: BaseException | None) -> bool:
 
 
 def _disk_full_message(what: str, group: list[tuple[Path, Path]]) -> str:
-    """One line: what failed, the space it needed and the space that was free. A new file
-    needs about the size of the one it replaces (a checkpoint's arrays have fixed shapes),
-    or of what was written of it."""
+    """A new file needs about the size of the one it replaces (a checkpoint's arrays have
+    fixed shapes), or of what was written of it."""
     folder = group[0][1].parent
     needed = sum(max(_size(tmp), _size(path)) for tmp, path in group) / 2**20
     free = shutil.disk_usage(folder).free / 2**20
@@ -119,6 +115,5 @@ def _size(path: Path) -> int:
 
 
 def write_json_atomic(path: str | os.PathLike, data: Any) -> None:
-    """Write ``data`` to ``path`` as JSON, atomically (:func:`atomic_path`)."""
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")

@@ -1,5 +1,5 @@
-"""Making games: ``gymnasium.make`` with clear errors, without importing TensorFlow (so the
-command line can reject a bad ``--env`` before paying for TensorFlow's start-up)."""
+"""Games: made and checked with clear errors, without importing TensorFlow (so a bad
+``--env`` or ``eval_env`` is refused before TensorFlow's start-up)."""
 
 from __future__ import annotations
 
@@ -7,16 +7,15 @@ import gymnasium as gym
 
 import dqn_tf.envs  # noqa: F401  (registers RocketLander-v0)
 from dqn_tf.errors import check_count
-from dqn_tf.presets import ConfigError
+from dqn_tf.presets import Config, ConfigError
 
 _RENAMED = {"LunarLander-v2": "LunarLander-v3", "LunarLanderContinuous-v2": "LunarLander-v3"}
 
 
 class ActionRepeat(gym.Wrapper):
-    """Play each action for ``repeat`` game steps (fewer when the game ends) and return the
-    summed reward: the agent decides on every ``repeat``-th step only (DQN's Atari "frame
-    skip"). ``info["game_steps"]`` says how many game steps the call took, so the training
-    loop can count game steps rather than decisions.
+    """Play each action for ``repeat`` game steps (fewer when the game ends), summing the
+    reward (DQN's Atari "frame skip"); ``info["game_steps"]`` is how many it took, so the
+    training loop counts game steps rather than decisions.
 
     Why: in RocketLander one action moves the throttle by 0.01, and braking from the start
     speed needs about a hundred "throttle up" actions in a row. Repeated, they are a few
@@ -24,7 +23,7 @@ class ActionRepeat(gym.Wrapper):
     """
 
     def __init__(self, env: gym.Env, repeat: int) -> None:
-        _check_repeat(repeat)
+        check_count("action_repeat", repeat)
         super().__init__(env)
         self.repeat = repeat
 
@@ -40,15 +39,11 @@ class ActionRepeat(gym.Wrapper):
         return obs, total, terminated, truncated, info
 
 
-def _check_repeat(repeat: object) -> None:
-    check_count("action_repeat", repeat)
-
-
 def make_env(game: str, render_mode: str | None = None, action_repeat: int = 1) -> gym.Env:
     """``gymnasium.make(game)``, wrapped in :class:`ActionRepeat` when ``action_repeat`` > 1.
     Raises ConfigError, in one line, for a renamed or unknown game, one whose actions are not
     Discrete or whose observation is not a flat vector, and a bad ``action_repeat``."""
-    _check_repeat(action_repeat)
+    check_count("action_repeat", action_repeat)
     if game in _RENAMED:
         raise ConfigError(
             f"env {game!r} is gone from gymnasium: it was renamed {_RENAMED[game]!r} "
@@ -71,3 +66,25 @@ def make_env(game: str, render_mode: str | None = None, action_repeat: int = 1) 
         return ActionRepeat(env, action_repeat) if action_repeat > 1 else env
     env.close()
     raise ConfigError(f"env {game!r} has {problem}")
+
+
+def check_eval_env(config: Config, game: gym.Env) -> None:
+    """Refuse, before any training, an ``eval_env`` whose spaces differ from the game's."""
+    judge = make_env(config.eval_env)
+    spaces = (judge.observation_space.shape, judge.action_space)
+    judge.close()
+    if spaces != (game.observation_space.shape, game.action_space):
+        raise ConfigError(
+            f"eval_env {config.eval_env!r} has observations {spaces[0]} and actions "
+            f"{spaces[1]}; the training game {config.env!r} has "
+            f"{game.observation_space.shape} and {game.action_space}"
+        )
+
+
+def check_games(config: Config) -> None:
+    """The game checks ``train`` and ``sweep`` make before TensorFlow loads: ``env`` (see
+    :func:`make_env`) and ``eval_env`` (:func:`check_eval_env`)."""
+    game = make_env(config.env)
+    if config.eval_env:
+        check_eval_env(config, game)
+    game.close()

@@ -14,8 +14,7 @@ SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 class TrainingInterrupted(KeyboardInterrupt):
-    """Raised by ``Environment.learn`` after a signal, once the checkpoint of the last whole
-    episode is written (``checkpoint`` is its path)."""
+    """Raised by ``Environment.learn`` after a signal, once the ``checkpoint`` is written."""
 
     def __init__(self, message: str, checkpoint: Path) -> None:
         super().__init__(message)
@@ -24,10 +23,9 @@ class TrainingInterrupted(KeyboardInterrupt):
 
 @contextmanager
 def stop_on_signals() -> Iterator[list[str]]:
-    """While the block runs, the first signal asks (its name lands in the yielded list) to
-    stop after the current episode, at most about a second, and save. Further signals say
-    they wait for that save: a run stopped mid-write would lose every episode since its
-    last checkpoint."""
+    """While the block runs, the first signal's name lands in the yielded list: stop after
+    this episode and save. Further signals say they wait for that save (a run stopped
+    mid-write would lose every episode since its last checkpoint)."""
     stop: list[str] = []
     if threading.current_thread() is not threading.main_thread():
         yield stop  # signal handlers can only be set from the main thread

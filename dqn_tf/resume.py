@@ -17,8 +17,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def save_run(env: Environment) -> None:
-    """The checkpoint (the truth), the history and the weights, taking their places together
-    (:func:`~dqn_tf.files.save_together`); then the TensorBoard events are flushed."""
+    """The checkpoint (the truth), the history and the weights, saved together; then the
+    TensorBoard events are flushed."""
     with save_together(f"the run at episode {len(env.episode_rewards)}"):
         env.save_checkpoint()
         run_folder.write_history(env)
@@ -39,17 +39,15 @@ def restore(env: Environment, path: str | os.PathLike | None = None) -> Path:
 
 
 def left_to_play(env: Environment, episodes: int | None, steps: int | None) -> int:
-    """What remains of a run's total budget (``episodes`` or ``steps``, one of them given)
-    after what ``env`` has played."""
+    """What remains of a run's total ``episodes`` (or else ``steps``) after ``env``'s play."""
     if episodes is not None:
         return episodes - len(env.episode_rewards)
     return steps - env.total_steps
 
 
 def load_for_incremental(env: Environment) -> None:
-    """Before the book's ``incremental``: the run's checkpoint when there is one (its full
-    memory and exact state), else its weights alone (the book's cold restart), else nothing,
-    once the run folder's saved configuration is found to agree with ``env``'s."""
+    """Before the book's ``incremental``, once the folder's saved configuration agrees with
+    ``env``'s: its checkpoint (exact), else its weights alone (the book's cold restart)."""
     if env.total_steps > 0:
         return  # this object has trained: its memory and weights are current
     if (env.run_dir / run_folder.CONFIG_FILE).is_file():

@@ -1,19 +1,13 @@
-"""A run folder's rules in one place: its files, its lock, its saved configuration.
+"""Run folders: the files ``train`` leaves, the lock of their one writer, their saved
+configuration and history, read back checked.
 
-A run folder is what ``train`` leaves (the files named below, and TensorBoard's events in
-``tensorboard/``) and what ``evaluate``, ``replay``, ``--resume``, ``Environment.incremental``
-and the sweep read back.
+Only one process writes a folder: two ``train --resume`` on one folder would otherwise write
+their checkpoints over each other and both end "successfully". The lock is an ``flock`` on
+``.lock``, which the kernel releases when its process dies, even by ``kill -9``; the process
+id the dead holder left there lets the next writer say that it took a stale lock over.
 
-Every file is written atomically (:mod:`dqn_tf.files`). Only one process writes a folder at
-a time: two ``train --resume`` on one folder would otherwise write their checkpoints over each
-other and both end "successfully". The lock is an ``flock`` on ``.lock``, which the kernel
-releases when its process dies, even by ``kill -9``; the process id the dead holder left there
-lets the next writer say that it took a stale lock over. Readers never take it.
-
-The user's own files in a run folder are kept: the package deletes only its own temporary
-files whose writer is dead, and refuses a ``.lock`` that is not a plain file. A run folder is
-data, never code: nothing read from it is imported or executed (a demonstrator is named by
-its registered name, see :func:`dqn_tf.presets.load_demonstrator`).
+The user's own files are kept: only this package's temporary files whose writer is dead are
+deleted. A run folder is data, never code: nothing read from it is imported or executed.
 """
 
 from __future__ import annotations
@@ -55,8 +49,7 @@ _HISTORY_TYPES: dict[str, tuple[type, ...]] = {
 
 
 def weights_file(run_dir: str | os.PathLike[str], which: str = "final") -> Path:
-    """The run folder's ``"final"`` or ``"best"`` weights, or FileNotFoundError saying why
-    there are none (nothing trained there, or no periodic evaluation to pick the best)."""
+    """The run folder's ``"final"`` or ``"best"`` weights, or FileNotFoundError saying why not."""
     run_dir = Path(run_dir)
     if not (run_dir / WEIGHTS_FILE).is_file():
         raise FileNotFoundError(f"no {WEIGHTS_FILE} in run folder {run_dir}: train first")
@@ -89,8 +82,7 @@ _held: set[Path] = set()
 def lock(run_dir: str | os.PathLike[str]) -> Iterator[Path]:
     """Hold the run folder's write lock for the ``with`` block, making the folder if needed;
     re-entrant within one process. Raises, changing nothing, RunFolderBusy naming the live
-    process that holds it (id, host, command), or RunFolderError when the folder cannot be
-    made or written or its ``.lock`` is not a plain file of its own (a link, a fifo...)."""
+    holder, or RunFolderError when the folder or its ``.lock`` cannot be used."""
     path = Path(run_dir).resolve()
     if path in _held:
         yield path
@@ -117,9 +109,8 @@ def lock(run_dir: str | os.PathLike[str]) -> Iterator[Path]:
         )
     _remove_leftovers(path)
     me = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.time()}
-    me["command"] = " ".join(sys.argv)[:500]
     os.ftruncate(fd, 0)
-    os.pwrite(fd, json.dumps(me).encode(), 0)
+    os.pwrite(fd, json.dumps(me | {"command": " ".join(sys.argv)[:500]}).encode(), 0)
     os.fsync(fd)
     _held.add(path)
     try:
@@ -132,7 +123,6 @@ def lock(run_dir: str | os.PathLike[str]) -> Iterator[Path]:
 
 
 def _make_folder(path: Path) -> None:
-    """Make the run folder, or say in one line why it cannot be one."""
     if path.exists() and not path.is_dir():
         raise RunFolderError(
             f"run folder {path} exists and is not a folder; choose another --run-dir"
@@ -140,10 +130,9 @@ def _make_folder(path: Path) -> None:
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:  # a parent is a file, no permission, read-only file system...
+        why = f"{exc.strerror}: {exc.filename}"
         if isinstance(exc, NotADirectoryError):
             why = "a folder on its path is a file"
-        else:
-            why = f"{exc.strerror}: {exc.filename}"
         raise RunFolderError(f"cannot make run folder {path}: {why}") from None
     # Checked now rather than at the first save, minutes later (root passes: it may write).
     if not os.access(path, os.W_OK | os.X_OK):
@@ -151,10 +140,9 @@ def _make_folder(path: Path) -> None:
 
 
 def _open_lock(lock_file: Path, flags: int) -> int:
-    """Open ``.lock`` only if it is a plain file of its own: never through a symbolic link
-    (O_NOFOLLOW), never a fifo (O_NONBLOCK: the open does not wait for a writer to come),
-    a device or a folder, never a hard link to a file elsewhere. Whatever else is there was
-    not made by this package, so it is left untouched and named."""
+    """Open ``.lock`` only if it is a plain file of its own: not through a symbolic link
+    (O_NOFOLLOW), not a fifo (O_NONBLOCK: no wait for a writer), a device, a folder or a hard
+    link to a file elsewhere. Anything else was not made by this package: left, and named."""
     refuse = f"cannot use {lock_file} as the run folder's lock"
     try:
         fd = os.open(lock_file, flags | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o644)
@@ -172,9 +160,8 @@ def _open_lock(lock_file: Path, flags: int) -> int:
 
 
 def _remove_leftovers(path: Path) -> None:
-    """Delete what killed writers left half-written, now that no other writer runs: only
-    files named as :func:`dqn_tf.files.atomic_path` names them, made by a process that no
-    longer exists (a live one may be a reader writing a GIF there). The rest is the user's."""
+    """Delete the temporary files (:data:`dqn_tf.files.TEMP_NAME`) of writers that no longer
+    exist; a live one may be a reader writing a GIF there."""
     with os.scandir(path) as entries:
         for entry in entries:
             match = TEMP_NAME.fullmatch(entry.name)
@@ -235,9 +222,8 @@ def write_config(run_dir: str | os.PathLike[str], config: Config, seed: int) -> 
 
 
 def read_config(run_dir: str | os.PathLike[str]) -> tuple[Config, int]:
-    """The configuration and seed a run was made with, checked. FileNotFoundError when
-    nothing was trained there; RunFolderError, naming the file and the field, when it is not
-    JSON, lacks a field, or holds a value of the wrong type or outside its range."""
+    """The configuration and seed a run was made with, checked: FileNotFoundError when
+    nothing was trained there, RunFolderError naming the file and field when it is invalid."""
     path, data = _read_json(run_dir, CONFIG_FILE, " (train there first)")
     if not isinstance(data, dict) or set(data) != {"config", "seed"}:
         keys = sorted(data) if isinstance(data, dict) else type(data).__name__
@@ -255,7 +241,6 @@ def read_config(run_dir: str | os.PathLike[str]) -> tuple[Config, int]:
 
 
 def write_history(env: Any) -> None:
-    """Write ``history.json`` of a run (an :class:`~dqn_tf.environment.Environment`)."""
     fields = ("episode_rewards", "episode_lengths", "landed_episodes", "prefill_steps")
     history = {name: getattr(env, name) for name in fields}
     history.update(steps=env.total_steps, evaluations=env.evaluations, best_eval=env.best_eval)
@@ -263,9 +248,8 @@ def write_history(env: Any) -> None:
 
 
 def read_history(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
-    """``history.json``, checked: its fields, each of the right JSON type, and one return and
-    one length per episode. FileNotFoundError when absent; RunFolderError, naming the field,
-    when damaged or hand-edited into something invalid."""
+    """``history.json``, checked as :func:`read_config` checks its file: its fields and their
+    JSON types, one return and one length per episode."""
     path, data = _read_json(run_dir, HISTORY_FILE)
     if not isinstance(data, dict):
         raise RunFolderError(f"{path} must hold an object (got {type(data).__name__})")
@@ -305,10 +289,9 @@ def check_same_settings(
     asked: dict[str, Any],
     how: str = "--resume continues with the saved configuration",
 ) -> None:
-    """Refuse, naming every field that differs with both values, settings that disagree
-    with the run's saved configuration. ``asked``: the fields asked for now (a preset's, or
-    those given with ``--set``; a ``seed`` among them is the caller's to check); ``how``:
-    what resuming does, for the message."""
+    """Refuse settings ``asked`` now (fields; a ``seed`` is the caller's to check) that
+    disagree with the run's ``saved`` configuration, naming each field with both values;
+    ``how``: what continuing the run does, for the message."""
     unknown = sorted(set(asked) - set(field_names()) - {"seed"})
     if unknown:
         raise ConfigError(f"unknown config field(s) {unknown}; allowed: {field_names()}")

@@ -57,7 +57,7 @@ def plan_trials(
     preset: str, env: str | None, grid: Mapping[str, list], seeds: Sequence[int], sweep_dir: Path
 ) -> list[Trial]:
     """Every trial, its settings checked (ConfigError): grid order, first field slowest; seeds."""
-    from dqn_tf.games import make_env
+    from dqn_tf.games import check_games
 
     if not 0 < len(seeds) == len(set(seeds)) or any(not isinstance(i, int) or i < 0 for i in seeds):
         raise ConfigError(f"give seeds, integers >= 0, each once (got {list(seeds)})")
@@ -74,12 +74,7 @@ def plan_trials(
             config = get_preset(preset, **fixed, **setting)
         except (TypeError, ValueError) as exc:  # ConfigError, or e.g. hidden=64 (not a list)
             raise ConfigError(f"{exc} (in {label if setting else fixed})") from exc
-        game = make_env(config.env)  # a bad id is one line before Ray starts, as in `train`
-        if config.eval_env:
-            from dqn_tf.evaluation import check_eval_env  # (TensorFlow is imported only here)
-
-            check_eval_env(config, game)
-        game.close()
+        check_games(config)  # one line before Ray starts, as in `train`
         for seed in seeds:
             run_dir = sweep_dir / label / f"seed{seed}"
             trials.append(Trial(len(trials), label, setting, seed, config, run_dir))

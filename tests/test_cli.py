@@ -95,6 +95,7 @@ def test_replay_writes_a_gif(trained, tmp_path):
         (["train", "--episodes", "0"], "--episodes must be an integer >= 1 (got 0)"),
         (["train", "--episodes", "1", "--set", "gamma=2"], "gamma must be a number in [0, 1]"),
         (["train", "--episodes", "1", "--set", "batch_size=0"], "batch_size must be"),
+        (["train", "--episodes", "1", "--set", "eval_env=CartPole-v1"], "'CartPole-v1' has"),
         (["evaluate", "--episodes", "1"], "no config.json in run folder"),
     ],
 )
@@ -105,6 +106,7 @@ def test_bad_input_is_one_line_without_traceback(args, needle, tmp_path):
     assert "Traceback" not in proc.stderr
     errors = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1
+    assert not (tmp_path / "nowhere").exists()  # refused before the run folder is made
 
 
 def test_evaluate_and_replay_judge_a_run_on_its_eval_env_unless_told():
