@@ -1,9 +1,7 @@
 """Show what a run did in a notebook: its episodes as inline GIFs and its learning curve.
 
-Named ``display`` because "replay" already means experience replay here (``Agent.replay``).
-No TensorFlow (numpy, Pillow, imageio, matplotlib, IPython): a notebook or a test shows an
-episode without paying for a TF import. The Keras notebook's player is :mod:`dqn_tf.player`,
-RocketLander's close-ups and landing plots :mod:`dqn_tf.envs.rocket_views`. Typical use::
+Named ``display`` because "replay" already means experience replay (``Agent.replay``). It
+imports no TensorFlow, so showing an episode costs no TF start-up. Typical use::
 
     env = gymnasium.make("LunarLander-v3", render_mode="rgb_array")
     episode = record_episode(env, agent.act, seed=0)
@@ -56,22 +54,16 @@ def record_episode(
     every: int = 1,
     focus: Callable[[Any], tuple[float, float]] | None = None,
 ) -> Episode:
-    """Run one episode of ``policy(obs) -> action`` and capture its rendered frames.
+    """Play one episode of ``policy(obs) -> action``, rendering only every ``every``-th step.
 
-    ``env`` (``render_mode="rgb_array"``) is reset with ``seed`` (``None``: not reseeded) and
-    left open; ``max_steps`` cuts the episode (a truncation). Every ``every``-th frame is kept,
-    the first and the last always; the others are not even rendered. ``focus(env)``, called
-    after each kept frame, gives the ``(x, y)`` pixel a close-up follows (RocketLander:
-    ``lambda env: env.unwrapped.rocket_pixel_position()``).
+    ``env`` is reset with ``seed`` and left open; the first and last frames are always kept.
+    ``max_steps`` cuts the episode (a truncation). ``focus(env)``, called after each kept frame,
+    gives the ``(x, y)`` pixel a close-up follows (``env.unwrapped.rocket_pixel_position()``).
     """
     render_mode = getattr(env, "render_mode", None)
-    if render_mode != "rgb_array":
-        raise ValueError(
-            f"record_episode needs an environment created with render_mode='rgb_array', "
-            f"this one has render_mode={render_mode!r}; create it with "
-            f"gymnasium.make(..., render_mode='rgb_array')"
-        )
-    check_every(every)
+    rule = "record_episode needs gymnasium.make(..., render_mode='rgb_array')"
+    require(render_mode == "rgb_array", f"an environment with render_mode={render_mode!r}", rule)
+    check_count("every", every)
     rule = "max_steps must be None or an integer >= 1"
     require(max_steps is None or max_steps >= 1, f"max_steps={max_steps!r}", rule)
     obs, info = env.reset(seed=seed)
@@ -105,8 +97,9 @@ def is_int(value: Any) -> bool:
     return isinstance(value, int | np.integer) and not isinstance(value, bool)
 
 
-def check_every(every: Any) -> None:
-    require(is_int(every) and every >= 1, f"every={every!r}", "every must be an integer >= 1")
+def check_count(name: str, value: Any) -> None:
+    """The rule for the counts here, ``every`` and ``window``: an integer >= 1."""
+    require(is_int(value) and value >= 1, f"{name}={value!r}", f"{name} must be an integer >= 1")
 
 
 def check_point(point: Any, what: str) -> tuple[float, float]:
@@ -139,7 +132,7 @@ def check_frames(frames: Frames) -> list[np.ndarray]:
 def subsample_and_scale(frames: Frames, every: int, scale: float) -> list[np.ndarray]:
     """Every ``every``-th of the checked ``frames``, each side scaled by ``scale``."""
     require(0 < scale <= 1, f"scale={scale!r}", "scale must be in (0, 1]")
-    check_every(every)
+    check_count("every", every)
     # Subsampling and downscaling are what keep a notebook small: a 1,000-step LunarLander
     # episode at full size is 720 MB of raw pixels, and every byte of a GIF or a player is
     # stored base64-encoded in the .ipynb.
@@ -163,18 +156,15 @@ def frames_to_gif(
     every: int = 2,
     fps: float = 30,
 ) -> bytes:
-    """Encode frames (``uint8`` H x W x 3|4 arrays) as an endlessly looping GIF; return its bytes.
+    """Encode every ``every``-th frame, each side scaled by ``scale``, as a looping GIF's bytes.
 
-    Frames ``0, every, 2 * every, ...`` are kept, each side scaled by ``scale`` in (0, 1], played
-    at ``fps`` (browsers slow delays under 20 ms, fps above 50, to 100 ms); Pillow merges equal
-    consecutive frames. With ``path`` the GIF is also written there atomically.
-    """
+    Browsers show an ``fps`` above 50 at 10. With ``path`` the GIF is also written there
+    (atomically)."""
     require(fps > 0, f"fps={fps!r}", "fps must be a number > 0")
     kept = subsample_and_scale(frames, every, scale)
     import imageio.v3 as iio
 
-    # imageio's pillow plugin hands `duration` (milliseconds per frame) to Pillow's GIF writer;
-    # loop=0 means loop forever.
+    # duration: milliseconds per frame; loop=0: loop forever.
     data = iio.imwrite(
         "<bytes>", kept, extension=".gif", plugin="pillow", duration=round(1000 / fps), loop=0
     )
@@ -185,17 +175,14 @@ def frames_to_gif(
 
 
 class GIF:
-    """A GIF file's bytes that show inline in every notebook front end: as an ``<img>`` with a
-    ``data:`` URI and ``alt`` text, not as ``image/gif``, which nbconvert's HTML and the classic
-    Notebook do not render and which would store the GIF twice in the ``.ipynb``. JupyterLab
-    shows it untrusted too: its sanitizer keeps ``data:`` images."""
+    """A GIF's bytes, shown inline in every notebook front end as an ``<img>`` with a ``data:``
+    URI: nbconvert's HTML and the classic Notebook do not render ``image/gif``, which would also
+    store the GIF twice in the ``.ipynb``; JupyterLab's sanitizer keeps ``data:`` images."""
 
     def __init__(self, data: bytes, alt: str | None = None) -> None:
         data = bytes(data)
-        if not data.startswith(b"GIF8") or len(data) < 10:
-            raise ValueError(
-                f"GIF got data starting with {data[:6]!r}: a GIF must start with b'GIF8'"
-            )
+        ok = data.startswith(b"GIF8") and len(data) >= 10
+        require(ok, f"GIF data starting with {data[:6]!r}", "a GIF must start with b'GIF8'")
         from PIL import Image
 
         self.data = data
@@ -229,18 +216,15 @@ class GIF:
 def show_gif(
     frames_or_path_or_bytes: Frames | str | os.PathLike[str] | bytes | Episode, **kw: Any
 ) -> GIF:
-    """An inline :class:`GIF`, to end a notebook cell with, of frames or an :class:`Episode`
-    (encoded by :func:`frames_to_gif` with ``**kw``), of a GIF file's path or of GIF bytes."""
+    """An inline :class:`GIF` to end a notebook cell with; frames and an :class:`Episode` are
+    encoded by :func:`frames_to_gif` with ``**kw``."""
     source = frames_or_path_or_bytes
     if isinstance(source, Episode):
         source = source.frames
     if not isinstance(source, bytes | bytearray | str | os.PathLike):
         return GIF(frames_to_gif(source, **kw))
-    if kw:
-        raise ValueError(
-            f"show_gif got keyword arguments {sorted(kw)} with an encoded GIF; they apply only "
-            f"when frames are given"
-        )
+    rule = "keyword arguments apply only to frames, not to an encoded GIF"
+    require(not kw, f"show_gif(gif, **{kw!r})", rule)
     return GIF(source if isinstance(source, bytes | bytearray) else Path(source).read_bytes())
 
 
@@ -252,7 +236,7 @@ def plot_learning_curve(
 ) -> Axes:
     """Plot on ``ax`` (default: a new figure's) each episode's reward and their mean over the
     last ``window`` episodes, as the book's ``avg_score`` (a ``deque(maxlen=100)``)."""
-    check_window(window)
+    check_count("window", window)
     values = np.asarray(rewards, dtype=np.float64).reshape(-1)
     if values.size == 0:
         raise ValueError("rewards is empty: at least one episode reward is needed")
@@ -285,5 +269,5 @@ def trailing_mean(values: np.ndarray, window: int) -> np.ndarray:
     return (sums[ends] - sums[starts]) / (ends - starts)
 
 
-def check_window(window: Any) -> None:
-    require(is_int(window) and window >= 1, f"window={window!r}", "window must be an integer >= 1")
+def check_window(window: Any) -> None:  # rocket_views' name for it
+    check_count("window", window)
