@@ -206,7 +206,7 @@ def _player(args: argparse.Namespace, **kw: Any) -> tuple[Any, Path]:
 
 def cmd_evaluate(args: argparse.Namespace) -> dict[str, Any]:
     env, weights = _player(args)
-    result = env.evaluate(episodes=args.episodes, weights=weights, progress=_progress(args))
+    result = env.evaluate(args.episodes, weights, _progress(args), seed=args.seed)
     env.close()
     landed = f", landings {result['landings']}/{args.episodes}" if "landings" in result else ""
     print(f"{args.episodes} greedy episodes: mean {result['mean']:.2f} std {result['std']:.2f}"
@@ -327,7 +327,11 @@ def build_parser() -> argparse.ArgumentParser:
     budget.add_argument("--episodes", type=int, help="number of episodes to train")
     budget.add_argument("--steps", type=int, help="number of environment steps to train")
 
-    play = (run_dir, (("--seed",), dict(type=int, default=0)), (("--weights",), weights),
+    from dqn_tf.games import HELD_OUT_SEED
+
+    start = f"episode i starts from reset(seed=SEED + i) (default {HELD_OUT_SEED}: held out)"
+    seed = (("--seed",), dict(type=int, default=HELD_OUT_SEED, help=start))
+    play = (run_dir, seed, (("--weights",), weights),
             (("--env",), dict(help=judged)))  # fmt: skip
     command("evaluate", cmd_evaluate, "greedy episodes with the saved weights",
             (("--episodes",), dict(type=int, default=100)), *play)  # fmt: skip

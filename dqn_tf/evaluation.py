@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from dqn_tf.games import check_eval_env, make_env  # noqa: F401  (check_eval_env: Environment's)
+from dqn_tf.games import HELD_OUT_SEED, check_eval_env, make_env  # noqa: F401  (Environment's)
 from dqn_tf.loop import NONE, EpisodeRunner
 from dqn_tf.presets import Config
 from dqn_tf.quiet import tf
@@ -71,10 +71,12 @@ def evaluate(
     episodes: int = 100,
     weights: str | os.PathLike | None = None,
     progress: bool | None = None,
+    seed: int = HELD_OUT_SEED,
 ) -> dict[str, Any]:
-    """Greedy episodes (``Environment.test``) summarised: ``mean``, ``std``, ``episodes``
-    (the returns) and, where the game reports landings, ``landings`` (a count)."""
-    returns = env.test(episodes=episodes, weights=weights, log_every=0, progress=progress)
+    """Greedy episodes from starts ``seed``, ``seed + 1``, ... (``Environment.test``)
+    summarised: ``mean``, ``std``, ``episodes`` (the returns) and, where the game reports
+    landings, ``landings`` (a count)."""
+    returns = env.test(episodes, weights, seed, log_every=0, progress=progress)
     result = {"mean": float(np.mean(returns)), "std": float(np.std(returns)), "episodes": returns}
     landings = count_landings(env.landings)
     return result if landings is None else {**result, "landings": landings}

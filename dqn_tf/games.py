@@ -9,6 +9,10 @@ import dqn_tf.envs  # noqa: F401  (registers RocketLander-v0)
 from dqn_tf.errors import check_count
 from dqn_tf.presets import Config, ConfigError
 
+# Judging a trained run: episode i starts from reset(seed=HELD_OUT_SEED + i), starts that
+# training (which seeds only its first reset, with the run's seed) does not choose.
+HELD_OUT_SEED = 1000
+
 _RENAMED = {"LunarLander-v2": "LunarLander-v3", "LunarLanderContinuous-v2": "LunarLander-v3"}
 
 

@@ -65,6 +65,9 @@ def test_evaluate_json(trained):
     assert "landings" not in result  # LunarLander does not report landings
     again = run("evaluate", "--run-dir", str(run_dir), "--episodes", "2", "--seed", "0", "--json")
     assert json.loads(again.stdout.strip().splitlines()[-1]) == result
+    # Episode i starts from reset(seed=SEED + i): the second start alone is start 1.
+    second = run("evaluate", "--run-dir", str(run_dir), "--episodes", "1", "--seed", "1", "--json")
+    assert json.loads(second.stdout.strip().splitlines()[-1])["episodes"] == result["episodes"][1:]
     best = run("evaluate", "--run-dir", str(run_dir), "--episodes", "1", "--weights", "best",
                check=False)  # fmt: skip
     assert best.returncode == 2
