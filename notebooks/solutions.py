@@ -36,15 +36,30 @@ def half_life(gamma):  # noqa: ANN001, ANN201
 # --- rocket_lander.ipynb --------------------------------------------------------------------
 
 
+def huber(errors, delta):  # noqa: ANN001, ANN201
+    """Exercise 1: squared for small errors, linear beyond delta; the mean."""
+    small = np.abs(errors) < delta
+    return np.where(small, 0.5 * errors**2, delta * (np.abs(errors) - 0.5 * delta)).mean()
+
+
+def linear_epsilon(step, start, end, steps):  # noqa: ANN001, ANN201
+    """Exercise 2: the Keras notebook's linear phase: from start to end over `steps` steps."""
+    return end if step >= steps else start + (end - start) * step / steps
+
+
 def margin_loss(q, a_demo, margin):  # noqa: ANN001, ANN201
-    """DQfD's large-margin loss of one state: max_a [Q(s, a) + margin (a != a_demo)] - Q(s,
-    a_demo)."""
+    """Exercise 3: DQfD's large-margin loss of one state, max_a [Q(s, a) + margin (a !=
+    a_demo)] - Q(s, a_demo)."""
     q = np.asarray(q, dtype=float)
     margins = np.full(q.shape, margin)
     margins[a_demo] = 0.0
     return float(np.max(q + margins) - q[a_demo])
 
 
-def linear_epsilon(step, start, end, steps):  # noqa: ANN001, ANN201
-    """The Keras notebook's linear phase: from start to end over `steps` steps, then end."""
-    return end if step >= steps else start + (end - start) * step / steps
+def per_game_step(gamma, k):  # noqa: ANN001, ANN201
+    """Exercise 4: the discount d per game step with d ** k = gamma per decision of k steps."""
+    return gamma ** (1 / k)
+
+
+# Exercise 5: the rocket preset without demonstrations.
+DEMO_EPISODES = 0
