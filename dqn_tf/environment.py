@@ -140,9 +140,8 @@ class Environment:
     ) -> list[float]:
         """Play ``episodes`` greedy episodes without learning; returns their returns.
 
-        Uses ``weights`` when given; otherwise the weights saved in the run folder if this
-        object has not trained yet, else the current ones. With ``seed``, episode ``i``
-        starts from ``reset(seed=seed + i)``: starts anyone can replay one by one."""
+        Uses ``weights``, else the run folder's if this object has not trained, else its own.
+        With ``seed``, episode ``i`` starts from ``reset(seed=seed + i)`` (replayable alone)."""
         if weights is not None:
             self.agent.load_weights(weights)
         elif self.total_steps == 0 and self.weights_path.is_file():
@@ -235,18 +234,14 @@ class Environment:
         returns: list[float] = []
         self.landings = []
         budget, played, started = steps, 0, time.perf_counter()
+        most, mode = self.config.max_episode_steps, LEARN if trainable else NONE
         while (episodes is None or len(returns) < episodes) and not stop:
-            if budget is not None and budget <= 0:
+            if budget is not None and budget <= 0:  # an action repeat may overshoot it
                 break
-            limit = self.config.max_episode_steps if budget is None else budget
             s, _ = self.env.reset(seed=self._take_reset_seed())
             self.runner.frames = [self.env.render()] if self.runner.capture_frames else []
-            ret, length, done, loss_sum = self.runner.run(
-                s,
-                min(limit, self.config.max_episode_steps),
-                mode=LEARN if trainable else NONE,
-                greedy=not trainable,
-            )
+            limit = most if budget is None else min(budget, most)
+            ret, length, done, loss_sum = self.runner.run(s, limit, mode, greedy=not trainable)
             played += length
             budget = None if budget is None else budget - length
             if trainable:
@@ -257,7 +252,7 @@ class Environment:
                         f"training stopped (last saved weights kept in {self.run_dir})"
                     )
             sps = played / (time.perf_counter() - started)
-            if not (done or length >= self.config.max_episode_steps):  # cut by the budget
+            if not (done or length >= most):  # cut by the budget
                 if bar is not None:
                     advance(bar, self, length, None, sps)
                 break
