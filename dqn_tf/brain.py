@@ -49,17 +49,10 @@ def _scalar(tag: str, value: tf.Tensor) -> None:
 
 
 class Brain:
-    """Q-value approximation by a neural network, and the target network it learns against.
-
-    Args:
-        nS: size of the state input.
-        nA: number of discrete actions (size of the output).
-        config: hyperparameters (network, loss, optimizer, learning rate, gamma, Double DQN,
-            summary cadence). Defaults to the book's.
-        neural_architecture: optional builder replacing ``config.hidden`` (the book's
-            argument of the same name).
-        summaries_dir: folder for TensorBoard events; no summaries when None.
-    """
+    """Q-value approximation by a neural network, and the target network it learns against:
+    ``nS`` inputs, ``nA`` outputs, the book's settings unless ``config`` says otherwise.
+    ``neural_architecture`` (the book's argument) replaces ``config.hidden``; TensorBoard
+    events go to ``summaries_dir`` (none when None)."""
 
     def __init__(
         self,
@@ -236,11 +229,8 @@ class Brain:
         return path
 
     def load_weights(self, filename: str | os.PathLike) -> None:
-        """Load weights saved by :meth:`save_weights` into both networks.
-
-        Raises FileNotFoundError when the file is missing and ConfigError when it was saved
-        from another architecture (the message names the file and both shapes).
-        """
+        """Load weights saved by :meth:`save_weights` into both networks; FileNotFoundError
+        when missing, ConfigError naming both shapes when saved from another architecture."""
         path = Path(filename)
         if not path.is_file():
             raise FileNotFoundError(f"no weights file at {path}")

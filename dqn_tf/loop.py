@@ -49,12 +49,8 @@ def _keep_thread_state() -> None:
 
 
 class EpisodeRunner:
-    """Runs episodes of ``env`` with ``agent`` inside one compiled call each.
-
-    Args:
-        agent: the agent whose pieces the loop composes.
-        env: a gymnasium environment with a Discrete action space and a 1-D observation.
-    """
+    """Runs episodes of ``env`` (a Discrete action space, 1-D observations) with ``agent``,
+    inside one compiled call each."""
 
     def __init__(self, agent: Agent, env: gym.Env) -> None:
         self.agent = agent
