@@ -1,11 +1,8 @@
 """Agent: acting, exploring, remembering and learning (both originals' ``Agent``).
 
-The agent owns the :class:`~dqn_tf.brain.Brain`, the :class:`~dqn_tf.memory.Memory` and the
-run's one random generator. Graph-side pieces (``act_graph``, ``update_graph``, ...) are what
-the compiled loop (:mod:`dqn_tf.loop`) composes; the originals' methods (``act``, ``observe``,
-``replay``, ``epsilon_update``, ...) call the same pieces one at a time. Everything that
-changes while training lives in ``tf.Variable``s, which the loop updates in place and a
-checkpoint saves.
+The compiled loop (:mod:`dqn_tf.loop`) composes the graph-side pieces (``act_graph``,
+``update_graph``, ...); the originals' methods (``act``, ``observe``, ``replay``, ...) call the
+same pieces one at a time. All training state is in ``tf.Variable``s, which a checkpoint saves.
 """
 
 from __future__ import annotations
@@ -22,18 +19,10 @@ from dqn_tf.quiet import tf  # TensorFlow without its start-up noise
 
 
 class Agent:
-    """Epsilon-greedy DQN agent.
+    """Epsilon-greedy DQN agent for states of ``nS`` numbers and ``nA`` actions.
 
-    Args:
-        nS: size of the state vector.
-        nA: number of discrete actions.
-        config: hyperparameters (see :class:`~dqn_tf.presets.Config`); the book's by default.
-        seed: seeds the agent's ``tf.random.Generator`` (exploration and replay sampling).
-            The network's initial weights come from Keras' global seed: call
-            :func:`dqn_tf.seeding.set_global_seeds` first for reproducible weights
-            (:class:`~dqn_tf.environment.Environment` does).
-        summaries_dir: TensorBoard folder, or None for no summaries.
-        neural_architecture: optional network builder replacing ``config.hidden``.
+    ``seed`` seeds the generator of exploration and replay sampling; the initial weights come
+    from Keras' global seed (:func:`dqn_tf.seeding.set_global_seeds`, which Environment calls).
     """
 
     def __init__(
@@ -79,12 +68,10 @@ class Agent:
         self._epsilon.assign(float(value))
 
     def epsilon_update(self, t: int | None = None) -> float:
-        """End-of-episode decay (book: ``epsilon *= 0.9994``; Keras notebook: ``*= 0.97`` once
-        its linear phase is over). ``t``, the episode number, is accepted as the book passes it.
+        """End-of-episode decay; returns the new epsilon (``t``: unused, as the book passes it).
 
-        Fix over the book: the result is clamped at ``epsilon_min`` (the book could step
-        just below it). Returns the new epsilon.
-        """
+        Book: ``epsilon *= 0.9994``; Keras notebook: ``*= 0.97`` after its linear phase. Clamped
+        at ``epsilon_min``, which the book could step just below."""
         del t
         linear_over = int(self.steps.numpy()) >= self.config.epsilon_linear_steps
         if linear_over and self.epsilon > self.epsilon_min:
@@ -92,9 +79,8 @@ class Agent:
         return self.epsilon
 
     def epsilon_step_graph(self) -> None:
-        """The Keras notebook's per-step linear decay from ``epsilon_start`` to
-        ``epsilon_linear_end`` over ``epsilon_linear_steps`` steps, computed from the step
-        counter (no drift)."""
+        """The Keras notebook's linear decay over the first ``epsilon_linear_steps`` steps,
+        computed from the step counter, so it does not drift."""
         n = self.config.epsilon_linear_steps
         if n == 0:
             return
@@ -105,18 +91,16 @@ class Agent:
     # --- graph-side pieces ------------------------------------------------------------------
 
     def greedy_graph(self, s: tf.Tensor) -> tf.Tensor:
-        """The online network's best action for one state ``(nS,)`` (int32 scalar). Draws
-        nothing from the generator, so periodic evaluations (on their own copy of the game)
-        never change the course of training."""
+        """The online network's best action for one state ``(nS,)``. It draws nothing from the
+        generator, so periodic evaluations never change the course of training."""
         q = self.brain.model(tf.reshape(s, (1, self.nS)), training=False)[0]
         return tf.argmax(q, output_type=tf.int32)
 
     def act_graph(self, s: tf.Tensor, epsilon: tf.Tensor) -> tf.Tensor:
-        """Epsilon-greedy action for one state ``(nS,)``; returns an int32 scalar.
+        """Epsilon-greedy action for one state ``(nS,)``, an int32 scalar.
 
-        Both random draws are made on every call, whichever branch wins, so the generator's
-        sequence (and hence the whole run) does not depend on the Q-values.
-        """
+        Both random draws are made whichever branch wins, so the generator's sequence (and
+        hence the whole run) does not depend on the Q-values."""
         u = self.generator.uniform((), dtype=tf.float32)
         random_action = self.generator.uniform((), 0, self.nA, dtype=tf.int32)
         return tf.where(u < epsilon, random_action, self.greedy_graph(s))
@@ -126,15 +110,11 @@ class Agent:
         return self.brain.train_step(*self.memory.sample_graph(self.batch_size))
 
     def update_graph(self) -> tuple[tf.Tensor, tf.Tensor]:
-        """A learning agent's work on each step, apart from storing the transition: sync the
-        target every ``target_sync_steps`` steps (the Keras notebook checks the counter before
-        counting the step); count the step and move epsilon along its linear phase; replay once the
-        memory holds more than a batch (and ``learning_starts``), every ``train_every`` steps.
-        Returns ``(updated, loss)``; the loss is 0 when no update was made.
+        """One step's learning, ``(updated, loss)``: sync, count, decay epsilon, maybe replay.
 
-        The compiled loop calls it before the game steps (``learn_order="overlap"``): it reads
-        nothing the game returns, so the two run at once. :meth:`observe_graph` calls it after
-        storing (the originals' order)."""
+        The target syncs before the step is counted (as in the Keras notebook); replay waits for
+        more than ``max(batch_size, learning_starts)`` transitions. It reads nothing the game
+        returns, so with ``learn_order="overlap"`` it runs while the game steps."""
         cfg = self.config
         if cfg.target_sync_steps > 0:
             if tf.equal(self.steps % cfg.target_sync_steps, 0):
@@ -157,16 +137,15 @@ class Agent:
         s_: tf.Tensor,
         terminated: tf.Tensor,
     ) -> tuple[tf.Tensor, tf.Tensor]:
-        """Everything a learning agent does after one environment step, in the originals' order
-        (``learn_order="original"``): store the transition, then :meth:`update_graph`."""
+        """Store the transition, then :meth:`update_graph`: the originals' order."""
         self.memory.store(s, a, r, s_, terminated)
         return self.update_graph()
 
     # --- the originals' API, one call at a time ---------------------------------------------------
 
     def act(self, s: np.ndarray, epsilon: float | None = None) -> int:
-        """Epsilon-greedy action for a state ``(nS,)`` or ``(1, nS)``; greedy when
-        ``epsilon=0``. Uses the agent's current epsilon when ``epsilon`` is None."""
+        """Epsilon-greedy action for a state ``(nS,)`` or ``(1, nS)``, with the agent's epsilon
+        unless one is given (0: greedy)."""
         eps = self._epsilon if epsilon is None else tf.constant(float(epsilon))
         s = tf.constant(np.asarray(s, np.float32).reshape(self.nS))
         return int(self._act(s, eps))
@@ -176,8 +155,8 @@ class Agent:
         self.memory.add_memory(s, a, r, s_, terminated)
 
     def observe(self, s, a, r, s_, terminated) -> float | None:  # noqa: ANN001
-        """The Keras notebook's ``observe`` + ``decrementEpsilon`` + ``replay`` for one step: see
-        :meth:`observe_graph`. Returns the loss, or None when no update was made."""
+        """The Keras notebook's ``observe`` + ``decrementEpsilon`` + ``replay``: the loss, or
+        None without an update."""
         updated, loss = self._observe(
             tf.constant(np.asarray(s, np.float32).reshape(self.nS)),
             tf.constant(int(a), tf.int32),
@@ -188,15 +167,12 @@ class Agent:
         return float(loss) if bool(updated) else None
 
     def update(self) -> float | None:
-        """One step's learning without storing (:meth:`update_graph`): what the overlapped
-        order does before the game steps, followed by :meth:`add_memory` after it. Returns
-        the loss, or None when no update was made."""
+        """:meth:`update_graph` one call at a time: the loss, or None without an update."""
         updated, loss = self._update()
         return float(loss) if bool(updated) else None
 
     def replay(self) -> float:
-        """One Double-DQN (book) or DQN (Keras notebook) update on a sampled batch; returns the
-        loss."""
+        """One Double-DQN (book) or DQN (Keras notebook) update on a sampled batch: the loss."""
         if len(self.memory) == 0:
             raise ValueError("cannot replay from an empty memory: add transitions first")
         return float(self._replay())

@@ -1,34 +1,24 @@
 """Memory: experience replay of fixed capacity (both originals' ``Memory`` class).
 
-The originals keep a ``deque`` of tuples of numpy arrays: every stored transition costs several
-Python objects (hundreds of bytes) and sampling it means converting a list of tuples back into
-arrays on every update. Here the memory is preallocated arrays (one per field), held in
-``tf.Variable``s so that a training loop running inside a TensorFlow graph can write to them
-(in place, by scatter) and gather batches from them without leaving the graph. The book's
-API is kept: ``add_memory``, ``recall_memories`` and ``len()``, plus ``sample(n)`` as both
-seeds sample.
-
-Deviation from both originals (listed in the README): the flag stored is gymnasium's
-``terminated``, not ``done``. An episode cut by the time limit (``truncated``) is not a terminal
-state, so its last transition still bootstraps from the next state's value.
+The originals keep a ``deque`` of tuples, hundreds of bytes of Python objects per transition,
+turned back into arrays on every update. Here each field is one preallocated ``tf.Variable``,
+which the compiled loop writes in place and gathers batches from without leaving the graph.
+Unlike both originals, the flag stored is gymnasium's ``terminated``, not ``done``: an episode
+cut by the time limit still bootstraps from its next state's value.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from dqn_tf.errors import ConfigError
+from dqn_tf.errors import ConfigError, check_count
 from dqn_tf.quiet import tf  # TensorFlow without its start-up noise
 
 
 class Memory:
-    """Fixed-capacity replay memory that overwrites its oldest transition when full.
+    """Replay memory of ``memory_size`` transitions that overwrites the oldest when full.
 
-    Args:
-        memory_size: capacity in transitions (book: 250,000; the Keras notebook: 1,000,000).
-        state_size: length of a state vector (``nS``).
-        generator: the run's seeded ``tf.random.Generator``, used by :meth:`sample`.
-            A private one seeded with 0 is made when omitted.
+    ``generator``, the run's, draws the samples; without it, a private one seeded with 0.
     """
 
     def __init__(
@@ -37,10 +27,8 @@ class Memory:
         state_size: int,
         generator: tf.random.Generator | None = None,
     ) -> None:
-        if not isinstance(memory_size, int) or memory_size < 1:
-            raise ValueError(f"memory_size must be a positive integer (got {memory_size!r})")
-        if not isinstance(state_size, int) or state_size < 1:
-            raise ValueError(f"state_size must be a positive integer (got {state_size!r})")
+        check_count("memory_size", memory_size)
+        check_count("state_size", state_size)
         self.capacity = memory_size
         self.state_size = state_size
         self.generator = generator if generator is not None else tf.random.Generator.from_seed(0)
@@ -58,8 +46,7 @@ class Memory:
             # Which transitions are demonstrations (Config.demonstrator): the margin loss of
             # Brain.train_step applies to those only. Not in the originals.
             self.demo = zeros("demo", (n,), tf.bool)
-            # Next slot to write and number of valid transitions. int64 so that a long run
-            # never overflows the counters.
+            # Next slot to write and number of valid transitions; int64 never overflows.
             self.index = zeros("index", (), tf.int64)
             self.size = zeros("size", (), tf.int64)
         self._store_fn = tf.function(self.store)
@@ -89,12 +76,9 @@ class Memory:
         self.size.assign(tf.minimum(self.size + 1, self.capacity))
 
     def sample_graph(self, n: int | tf.Tensor) -> tuple[tf.Tensor, ...]:
-        """``n`` transitions drawn uniformly, with replacement, from the valid ones:
-        ``(states, actions, rewards, next_states, terminated, demo)``.
-
-        The originals sample without replacement (``random.sample``); with replacement is what
-        DQN implementations do at scale and costs one draw per row instead of a shuffle.
-        """
+        """``n`` transitions drawn uniformly with replacement: ``(states, actions, rewards,
+        next_states, terminated, demo)``. The originals' ``random.sample`` draws without
+        replacement; with it, as DQN at scale does, costs one draw per row, not a shuffle."""
         idx = self.generator.uniform((n,), minval=0, maxval=self.size, dtype=tf.int64)
         return (
             tf.gather(self.states, idx),
@@ -111,11 +95,8 @@ class Memory:
         return int(self.size.numpy())
 
     def add_memory(self, s, a, r, s_, terminated) -> None:  # noqa: ANN001 (array-likes)
-        """Memorise the transition ``(s, a, r, s_)`` and whether ``s_`` is terminal.
-
-        ``s`` and ``s_`` may have shape ``(nS,)`` or ``(1, nS)`` (the book reshapes to the
-        latter). ``terminated`` is gymnasium's flag, not ``terminated or truncated``.
-        """
+        """Memorise the transition ``(s, a, r, s_)`` and whether ``s_`` is terminal (gymnasium's
+        ``terminated``, not ``terminated or truncated``). States: ``(nS,)`` or ``(1, nS)``."""
         s = np.asarray(s, np.float32).reshape(-1)
         s_ = np.asarray(s_, np.float32).reshape(-1)
         if s.shape != (self.state_size,) or s_.shape != (self.state_size,):
@@ -131,13 +112,8 @@ class Memory:
         )
 
     def add_memories(self, s, a, r, s_, terminated, demo: bool = False) -> None:  # noqa: ANN001
-        """Memorise a batch of transitions in order, as many ``add_memory`` calls would, in
-        one write (demonstrations: thousands of transitions at once).
-
-        ``s`` and ``s_`` have shape ``(n, nS)``, the others ``(n,)``. Beyond the capacity only
-        the last ``capacity`` transitions are kept, as one at a time would leave them.
-        ``demo`` marks them all as demonstrations.
-        """
+        """Memorise ``n`` transitions in one write, as ``n`` ``add_memory`` calls would (states
+        ``(n, nS)``, the others ``(n,)``); ``demo`` marks them all as demonstrations."""
         if len(s) == 0 and len(s_) == 0 and len(a) == len(r) == len(terminated) == 0:
             return
         s = np.asarray(s, np.float32).reshape(len(s), -1)
@@ -174,22 +150,17 @@ class Memory:
         self.size.assign(min(int(self.size.numpy()) + n, self.capacity))
 
     def sample(self, n: int) -> tuple[np.ndarray, ...]:
-        """A batch of ``min(n, len(self))`` transitions as numpy arrays
-        ``(states, actions, rewards, next_states, terminated)``, as the Keras notebook's
-        ``sample``."""
+        """The Keras notebook's ``sample``: ``min(n, len(self))`` transitions as numpy arrays
+        ``(states, actions, rewards, next_states, terminated)``."""
         if len(self) == 0:
             raise ValueError("cannot sample from an empty memory")
-        if not isinstance(n, int) or n < 1:
-            raise ValueError(f"n must be a positive integer (got {n!r})")
+        check_count("n", n)
         batch = self._sample_fn(tf.constant(min(n, len(self)), tf.int32))
         return tuple(t.numpy() for t in batch[:5])
 
     def recall_memories(self) -> tuple[np.ndarray, ...]:
-        """All stored transitions, oldest first, as numpy arrays
-        ``(states, actions, rewards, next_states, terminated)``.
-
-        The book returns a list of tuples; arrays hold the same data column-wise.
-        """
+        """All stored transitions, oldest first: the book's list of tuples as column arrays
+        ``(states, actions, rewards, next_states, terminated)``."""
         size, index = len(self), int(self.index.numpy())
         # Once full, the oldest transition sits at ``index`` (the next one to be overwritten).
         order = np.arange(size) if size < self.capacity else (np.arange(size) + index) % size

@@ -68,7 +68,7 @@ def test_bad_use_is_reported():
         m.sample(2)
     with pytest.raises(ValueError, match="states must have 3 values"):
         m.add_memory(np.zeros(4), 0, 0.0, np.zeros(3), False)
-    with pytest.raises(ValueError, match="memory_size must be a positive integer"):
+    with pytest.raises(ValueError, match=r"memory_size must be an integer >= 1 \(got 0\)"):
         Memory(0, 3)
 
 
