@@ -1,10 +1,8 @@
 """The Keras notebook's ``display_frames_as_gif``: frames as an HTML player with controls, offline.
 
-The seed showed a matplotlib animation with JSAnimation, which no longer installs; its successor,
-``Animation.to_jshtml``, labels its buttons with Font Awesome icons from a CDN, blank offline.
-So the player is built here: each frame a PNG ``data:`` URI, the same controls labelled with
-text, a few lines of JavaScript. Its image is the first frame, which shows where scripts do not
-run (an untrusted notebook in JupyterLab).
+The notebook's JSAnimation no longer installs, and matplotlib's ``to_jshtml`` labels its
+buttons with icons from a CDN, blank offline. So each frame here is a PNG ``data:`` URI, the
+buttons are text, and the first frame shows where scripts do not run (an untrusted notebook).
 """
 
 from __future__ import annotations
@@ -52,12 +50,10 @@ def display_frames_as_gif(
     scale: float = 1.0,
     display: bool = False,
 ) -> HTML:
-    """The frames as a looping player, ``interval`` milliseconds apart, an ``HTML`` object.
+    """Every ``every``-th frame, sides scaled by ``scale``, as a player ``interval`` ms apart.
 
-    Every ``every``-th frame is kept, each side scaled by ``scale`` in (0, 1]: each frame is a
-    base64 PNG in the notebook, so long episodes want ``every`` > 1 or ``scale`` < 1 (the
-    defaults are the seed's). ``display`` also shows it, as the seed did.
-    """
+    Each frame is a base64 PNG in the notebook: long episodes want ``every`` > 1 or ``scale``
+    < 1. ``display`` also shows it, as the notebook's did."""
     from IPython import display as ipy_display
     from PIL import Image
 

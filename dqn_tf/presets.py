@@ -1,9 +1,8 @@
 """Hyperparameters as data: :class:`Config`, checked on creation, and the presets.
 
-Every field of Config but ``learn_order`` defaults to the book's value, so the
-``book`` preset is simply ``Config()``. Each preset is one table of its fields, each with its
-value and where that value comes from; the README's preset table is generated from them
-(``python -m dqn_tf presets --markdown``), so the docs cannot drift from the code.
+Config's defaults are the book's values (but ``learn_order``). The presets, in presets.toml,
+give each changed value with its source; the docs' preset table is generated from them
+(``python -m dqn_tf presets --markdown``), so it cannot drift from the code.
 """
 
 from __future__ import annotations
@@ -69,9 +68,8 @@ _LAYERS = (
 
 @dataclass(frozen=True)
 class Config:
-    """Everything a run needs besides its seed: each field with its type, the book's value
-    (the book, LunarLander) and what it allows. The README's Differences table says what the
-    seeds do otherwise."""
+    """Everything a run needs besides its seed: each field with its type, the book's value and
+    what it allows. The README's Differences table says what the originals do otherwise."""
 
     env: str = _field("LunarLander-v3", _GAME)  # gymnasium environment id
     hidden: tuple[int, ...] = _field((32, 32), _LAYERS)  # the Q-network's hidden ReLU layers
@@ -109,16 +107,14 @@ class Config:
     # both originals do ("seeds", its former name, is read as "original").
     learn_order: str = _field("overlap", _one_of("overlap", "original"))
     # Play each chosen action for this many game steps, summing rewards (DQN's frame skip).
-    # epsilon_linear_steps, target_sync_steps, train_every and learning_starts count the
-    # agent's decisions; max_episode_steps, eval_every_steps, --steps and the logs count
-    # game steps.
+    # epsilon_linear_steps, target_sync_steps, train_every and learning_starts count decisions;
+    # max_episode_steps, eval_every_steps, --steps and the logs count game steps.
     action_repeat: int = _field(1, _integer(1))
     max_episode_steps: int = _field(1000, _integer(1))  # also capped by the game's own limit
     summary_every: int = _field(1, _integer(1))  # TensorBoard scalars every this many updates
     save_every: int = _field(0, _integer(0))  # weights every this many episodes (0: at the end)
-    # Every this many training steps (checked when an episode ends), play eval_episodes
-    # greedy episodes on a separate copy of the game and keep the weights with the best mean
-    # as best.weights.h5 (0: never).
+    # Every this many training steps (checked as an episode ends), play eval_episodes greedy
+    # episodes on a copy of the game; the best mean's weights are best.weights.h5 (0: never).
     eval_every_steps: int = _field(0, _integer(0))
     eval_episodes: int = _field(10, _integer(1))
     # The game of those evaluations, and the one evaluate and replay play ("": env).
@@ -204,12 +200,11 @@ def _known(names: Any) -> None:
         raise ConfigError(f"unknown config field(s) {unknown}; allowed: {field_names()}")
 
 
-# --- the presets: data in presets.toml, each field's value and where it comes from ---------
+# --- the presets ---------------------------------------------------------------------------
 
 
 def _load_presets() -> dict[str, dict[str, Any]]:
-    """presets.toml: per preset, per field, ``{value, source}`` or a source alone (the
-    preset keeps the book's value, Config's default)."""
+    """presets.toml, whose header says what an entry is."""
     with resources.files("dqn_tf").joinpath("presets.toml").open("rb") as f:
         return tomllib.load(f)
 

@@ -1,11 +1,8 @@
 """Progress bars (tqdm) for long work: training, evaluation, a replay, a sweep.
 
-A bar shows where a person watches: in a terminal (standard output is a TTY) and in a
-Jupyter notebook (``tqdm.auto`` draws a widget there). Where nobody watches, a pipe, a log
-file, CI, ``--json`` output, there is no bar, so nothing but the lines themselves is saved.
-``--no-progress`` (``progress=False``) turns it off anywhere, and ``DQN_TF_PROGRESS=0`` does
-so for a whole process tree (``make notebooks`` sets it, so that executed notebooks are
-committed without widget outputs). While a bar is shown, lines go through :func:`say`.
+A bar shows where a person watches, a terminal or a notebook, never in a pipe, a log or CI,
+so that saved output holds only the lines. ``--no-progress`` turns it off anywhere,
+``DQN_TF_PROGRESS=0`` for a process tree (``make notebooks``: no widgets in committed outputs).
 """
 
 from __future__ import annotations
@@ -36,15 +33,13 @@ def enabled(wanted: bool | None = None) -> bool:
 
 
 def bar(total: float, *, unit: str, desc: str, initial: float = 0, wanted: bool | None = None):
-    """A tqdm bar on standard output: ``total`` units of work (``unit``: a step, an episode,
-    a trial), ``initial`` of them done (a resumed run's); None where :func:`enabled` shows
-    none, ``wanted`` True or False forcing it on or off."""
+    """A tqdm bar on standard output, ``initial`` of ``total`` units done; None where
+    :func:`enabled` shows none."""
     if not enabled(wanted):
         return None
     from tqdm.auto import tqdm
 
-    # A terminal that reports no size (a pseudo-terminal nobody sized) would get no bar at
-    # all: draw one of a fixed size there.
+    # A terminal that reports no size (a pseudo-terminal nobody sized) would get no bar.
     try:
         columns, lines = os.get_terminal_size(sys.stdout.fileno())
     except (OSError, ValueError, AttributeError):  # a notebook's stdout has no terminal
@@ -74,9 +69,8 @@ def say(line: str, progress: Any = None) -> None:
 
 
 def episodes_bar(env: Any, episodes: int | None, steps: int | None, trainable: bool, wanted: Any):
-    """The bar of one :meth:`~dqn_tf.environment.Environment.learn` call: over the steps
-    (or episodes) asked for, from what the run has done; over a replay's game steps, moved
-    by the loop as they are played."""
+    """The bar of one :meth:`~dqn_tf.environment.Environment.learn` call, from what the run
+    has done; a replay's bar counts game steps and the loop moves it."""
     if env.runner.capture_frames:
         steps_at_most = env.config.max_episode_steps
         env.runner.progress = bar(steps_at_most, unit="step", desc="replay", wanted=wanted)
@@ -91,9 +85,8 @@ def episodes_bar(env: Any, episodes: int | None, steps: int | None, trainable: b
 
 
 def advance(progress: Any, env: Any, length: int, returns: list[float] | None, sps: float) -> None:
-    """After one played episode (``returns`` None if the step budget cut it): move the bar
-    by its steps, or by one episode, and show the mean return of the last 100 episodes,
-    epsilon while training, and landings where the game reports them."""
+    """Move the bar past one episode (``returns``: None when the step budget cut it) and show
+    the mean return of the last 100 episodes, epsilon while training, and any landings."""
     replay = env.runner.progress is not None
     if progress.unit == "step" and not replay:
         progress.update(length)  # also the steps of an episode cut by the budget

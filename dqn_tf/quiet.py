@@ -1,13 +1,9 @@
 """TensorFlow and Keras, imported once without TensorFlow's start-up log lines.
 
-While it loads, TensorFlow's C++ code writes INFO and WARNING lines to file descriptor 2,
-which ones depending on the machine (CUDA, the CPU, oneDNN); ``warnings`` filters cannot reach
-them and ``TF_CPP_MIN_LOG_LEVEL`` hides only some. In a notebook they look like errors. So
-the import runs with descriptor 2 sent to a temporary file (Python's ``sys.stderr`` still
-writes to the real one), and a rule, not a list of sentences, decides what is written back
-(:func:`kept_lines`): a native record whose severity reaches the user's
-``TF_CPP_MIN_LOG_LEVEL`` (2 when unset: errors show), and any other line. Every module
-imports ``tf`` and ``keras`` from here.
+TensorFlow's C++ code writes INFO and WARNING lines to file descriptor 2 as it loads, which
+``warnings`` filters cannot reach and ``TF_CPP_MIN_LOG_LEVEL`` hides only in part; in a
+notebook they look like errors. So the import writes descriptor 2 to a temporary file, and a
+rule (:func:`kept_lines`), not a list of sentences, decides what is written back.
 """
 
 from __future__ import annotations
@@ -49,11 +45,10 @@ def cuda_driver_missing() -> bool:
 
 
 def log_severity(line: str, no_cuda: bool = False) -> int | None:
-    """0-3 for a native log line (INFO ... FATAL; absl's own ``WARNING: ...`` notice is a
-    warning), None for any other line. With ``no_cuda`` (no CUDA driver on the machine), an
-    ERROR from TensorFlow's CUDA files (``failed call to cuInit``) counts as INFO: CUDA
-    failing to start is the expected state of a CPU-only machine, which TensorFlow itself
-    reports at INFO ("Could not find cuda drivers"). With a driver, it stays an error."""
+    """0-3 for a native log line (INFO ... FATAL), None for any other line.
+
+    With ``no_cuda``, an ERROR from TensorFlow's CUDA files (``failed call to cuInit``) counts
+    as INFO: on a machine without a CUDA driver it is expected, as TensorFlow itself says."""
     record = LOG_RECORD.match(line)
     if record:
         severity = SEVERITIES.index(record.group(1))
@@ -82,10 +77,8 @@ def kept_lines(text: str, level: int, no_cuda: bool = False) -> list[str]:
 
 @contextmanager
 def quiet_native_stderr() -> Iterator[None]:
-    """While the block runs, native writes to file descriptor 2 go to a temporary file and
-    Python's own ``sys.stderr`` to the real one; at the end the native lines that
-    :func:`kept_lines` keeps are written back, in order. For TensorFlow's import and for
-    other calls that log from C++ (the LiteRT converter)."""
+    """While the block runs, native writes to descriptor 2 go to a temporary file (Python's
+    ``sys.stderr`` to the real one); then the lines :func:`kept_lines` keeps are written back."""
     sys.stderr.flush()
     saved = os.dup(2)
     python_stderr = sys.stderr
