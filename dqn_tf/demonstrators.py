@@ -1,8 +1,7 @@
-"""Demonstrators: the scripted policies a run names in ``Config.demonstrator``, and their
-episodes stored in the replay memory before learning (DQfD; not in the originals).
+"""Demonstrators: scripted policies whose episodes fill the replay memory before learning (DQfD).
 
-They are registered by name, as gymnasium registers its games: a run folder holds only the
-name, so only code registered here (by this package or the user's) is ever run."""
+Registered by name, as gymnasium registers games: a run folder holds only the name, so only
+code registered here is ever run."""
 
 from __future__ import annotations
 
@@ -27,7 +26,7 @@ FORMER_PATHS = {"dqn_tf.envs.rocket_heuristic:heuristic": "rocket_heuristic"}
 
 def register_demonstrator(name: str, policy: str | Callable[[Any], int]) -> None:
     """Make ``policy`` (a function, or ``"module:function"`` imported on first use) available
-    as ``Config(demonstrator=name)``; ``name`` must be an identifier no other policy holds."""
+    as ``Config(demonstrator=name)``."""
     if not isinstance(name, str) or not name.isidentifier():
         raise ConfigError(f"a demonstrator's name must be an identifier (got {name!r})")
     if name in DEMONSTRATORS and DEMONSTRATORS[name] != policy:
@@ -40,8 +39,7 @@ def register_demonstrator(name: str, policy: str | Callable[[Any], int]) -> None
 
 
 def load_demonstrator(name: str) -> Callable[[Any], int]:
-    """The scripted policy registered as ``name`` (``Config.demonstrator``), imported if it is
-    a ``"module:function"``; a ConfigError for a name not registered or not a function."""
+    """The scripted policy registered as ``name``, imported if it is a ``"module:function"``."""
     if name not in DEMONSTRATORS:
         raise ConfigError(
             f"demonstrator {name!r} is not registered; registered: {sorted(DEMONSTRATORS)} "
@@ -66,8 +64,8 @@ def demonstrate(env: Environment, log: bool) -> None:
     try:
         store_demonstrations(env, log)
     except KeyboardInterrupt as exc:
-        # Nothing is trained yet and a checkpoint of half the demonstrations would resume
-        # into another run than the straight one: say so instead.
+        # A checkpoint of half the demonstrations would resume into another run than the
+        # straight one, so none is written.
         raise KeyboardInterrupt(
             "interrupted while storing demonstrations, before any training: there is "
             "nothing to resume; start the run again (without --resume)"
@@ -75,9 +73,8 @@ def demonstrate(env: Environment, log: bool) -> None:
 
 
 def store_demonstrations(env: Environment, log: bool) -> None:
-    """Store ``demo_episodes`` episodes of the configured demonstrator in ``env``'s memory
-    (an empty one: a resumed run's comes back from its checkpoint), played through the same
-    (action-repeating) game as training; their game steps count as pre-fill steps."""
+    """Store ``demo_episodes`` episodes of the demonstrator in ``env``'s (empty) memory, played
+    through the training game; their game steps count as pre-fill steps."""
     config = env.config
     policy = load_demonstrator(config.demonstrator)
     decisions = landings = 0

@@ -1,10 +1,8 @@
 """Export: a run's trained Q-network as files that play without this package.
 
-``DIR/saved_model`` is a SavedModel whose serving signature maps a batch of observations to
-the greedy ``actions`` and the ``q_values``, its ``metadata`` the game, sizes and
-configuration (JSON); ``DIR/q_network.keras`` the Keras model; ``DIR/q_network.tflite`` a
-LiteRT model when the pinned TensorFlow can convert one. A failed export leaves nothing.
-"""
+``saved_model`` maps a batch of observations to greedy ``actions`` and ``q_values`` (its
+``metadata``: game, sizes, configuration as JSON); ``q_network.keras`` is the Keras model,
+``q_network.tflite`` a LiteRT one when TensorFlow can convert it."""
 
 from __future__ import annotations
 
@@ -40,10 +38,8 @@ class _Policy(tf.Module):
 def export(
     run_dir: str | os.PathLike, to: str | os.PathLike, weights: str = "final"
 ) -> dict[str, Any]:
-    """Write the run's ``weights`` (``"final"`` or ``"best"``) as the module says, in the new
-    or empty folder ``to`` (written in a temporary one renamed at the end). Returns the paths
-    written and ``litert``: None, or why no .tflite. Raises FileNotFoundError (no weights),
-    ConfigError (weights of another network, ``to`` not empty) before writing anything."""
+    """Write the run's ``"final"`` or ``"best"`` weights into the new or empty folder ``to``,
+    all or nothing. Returns the paths written and ``litert``: None, or why no .tflite."""
     from dqn_tf.brain import Brain
     from dqn_tf.games import make_env
     from dqn_tf.run_folder import read_config, weights_file
@@ -78,12 +74,10 @@ def export(
 
 
 def _write_litert(model: keras.Model, path: Path) -> str | None:
-    """The .tflite file of ``model``, converted from the Keras model itself: converting the
-    SavedModel's wrapper leaves its weights as uninitialised variables (NaN Q-values) in
+    """Convert ``model`` itself: the SavedModel's wrapper converts to NaN Q-values in
     TensorFlow 2.21. Returns None, or why no file was written (one line)."""
     try:
-        # The converter prints its temporary SavedModel's signature to stdout and logs from
-        # C++ at INFO and WARNING: neither is for the user (quiet keeps real errors).
+        # The converter prints its SavedModel's signature and C++ INFO logs: not for the user.
         with quiet_native_stderr(), contextlib.redirect_stdout(io.StringIO()):
             litert = tf.lite.TFLiteConverter.from_keras_model(model).convert()
         path.write_bytes(litert)

@@ -13,19 +13,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-# Temporary files are named ``.dqn_tf-<pid>-<random><suffix>``: a name only this package makes,
-# holding the id of the process that writes it, so that a leftover of a killed writer can be
-# told from a user's file and from a write still going on (see dqn_tf.run_folder.lock).
+# ``.dqn_tf-<pid>-<random><suffix>``: the writer's process id tells a killed writer's leftover
+# from a write still going on, and the prefix tells both from a user's file.
 TEMP_PREFIX = ".dqn_tf-"
 TEMP_NAME = re.compile(re.escape(TEMP_PREFIX) + r"(?P<pid>\d+)-\w+\.[\w.]+")
 
 
 @contextmanager
 def atomic_path(path: str | os.PathLike, suffix: str = ".tmp") -> Iterator[Path]:
-    """Yield a temporary path in ``path``'s folder; when the block ends without an error,
-    the file written there is flushed to disk and renamed over ``path`` (atomic on one file
-    system: a reader, or a run killed mid-write, never sees part of it), else removed.
-    ``suffix`` is for writers that insist on one (Keras wants ``.weights.h5``)."""
+    """Yield a temporary path beside ``path``, renamed over it (after fsync) when the block ends
+    without an error, else removed. ``suffix``: Keras insists on ``.weights.h5``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # mkstemp creates a new file (O_EXCL, no links followed), never one that was there.
@@ -58,9 +55,9 @@ _group: list[tuple[Path, Path]] | None = None
 
 @contextmanager
 def save_together(what: str) -> Iterator[None]:
-    """Files written with :func:`atomic_path` inside this block take their places together
-    at its end (renames need no space), so a run folder's checkpoint, history and weights
-    never disagree. A full disk while saving ``what`` leaves all as they were: DiskFull."""
+    """Files written with :func:`atomic_path` inside this block take their places together at
+    its end, so checkpoint, history and weights never disagree; renames need no space, so a
+    full disk leaves all as they were (DiskFull, naming ``what``)."""
     global _group
     if _group is not None:  # nested: the outer block renames
         yield
@@ -84,8 +81,7 @@ def save_together(what: str) -> Iterator[None]:
 
 
 def _disk_full(exc: BaseException | None) -> bool:
-    """ENOSPC or EDQUOT, or its words, anywhere in ``exc``'s chain (h5py and numpy wrap the
-    OSError in their own)."""
+    """ENOSPC or EDQUOT, or its words, anywhere in ``exc``'s chain (h5py and numpy wrap it)."""
     while exc is not None:
         full = getattr(exc, "errno", None) in (errno.ENOSPC, errno.EDQUOT)
         if full or "No space left on device" in str(exc):
@@ -95,8 +91,7 @@ def _disk_full(exc: BaseException | None) -> bool:
 
 
 def _disk_full_message(what: str, group: list[tuple[Path, Path]]) -> str:
-    """A new file needs about the size of the one it replaces (a checkpoint's arrays have
-    fixed shapes), or of what was written of it."""
+    # A new file needs about the size of the one it replaces (a checkpoint's shapes are fixed).
     folder = group[0][1].parent
     needed = sum(max(_size(tmp), _size(path)) for tmp, path in group) / 2**20
     free = shutil.disk_usage(folder).free / 2**20

@@ -24,8 +24,7 @@ class TrainingInterrupted(KeyboardInterrupt):
 @contextmanager
 def stop_on_signals() -> Iterator[list[str]]:
     """While the block runs, the first signal's name lands in the yielded list: stop after
-    this episode and save. Further signals say they wait for that save (a run stopped
-    mid-write would lose every episode since its last checkpoint)."""
+    this episode and save. Further signals only say they wait for that save."""
     stop: list[str] = []
     if threading.current_thread() is not threading.main_thread():
         yield stop  # signal handlers can only be set from the main thread
@@ -57,8 +56,8 @@ def _say(line: str) -> None:
 
 
 def _detach_from_closed_terminal() -> None:
-    """After SIGHUP the terminal is gone and writing to it fails: send what would have gone
-    there to /dev/null, so that the episode and the save finish (a log file stays)."""
+    """After SIGHUP, send output meant for the gone terminal to /dev/null (a log file stays),
+    so that writing to it cannot fail the episode and the save."""
     devnull = os.open(os.devnull, os.O_WRONLY)
     for fd in (1, 2):
         with suppress(OSError):

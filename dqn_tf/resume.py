@@ -1,6 +1,5 @@
-"""Saving and continuing a run: checkpoint, history and weights saved together; a run
-continued exactly from its checkpoint, or (the book's ``incremental``) from its weights
-alone; and how much of a budget is left once it is restored."""
+"""Saving and continuing a run: exactly from its checkpoint, or (the book's ``incremental``)
+from its weights alone."""
 
 from __future__ import annotations
 
@@ -17,8 +16,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def save_run(env: Environment) -> None:
-    """The checkpoint (the truth), the history and the weights, saved together; then the
-    TensorBoard events are flushed."""
+    """The checkpoint (the truth), the history and the weights, saved together."""
     with save_together(f"the run at episode {len(env.episode_rewards)}"):
         env.save_checkpoint()
         run_folder.write_history(env)
@@ -28,7 +26,7 @@ def save_run(env: Environment) -> None:
 
 
 def restore(env: Environment, path: str | os.PathLike | None = None) -> Path:
-    """Restore ``env`` from its checkpoint (:mod:`dqn_tf.checkpoint`) and say what came back."""
+    """Restore ``env`` from its checkpoint and say what came back."""
     restored = restore_checkpoint(env, path)
     print(
         f"Resumed from {restored}: {len(env.episode_rewards)} episodes, "
@@ -46,8 +44,8 @@ def left_to_play(env: Environment, episodes: int | None, steps: int | None) -> i
 
 
 def load_for_incremental(env: Environment) -> None:
-    """Before the book's ``incremental``, once the folder's saved configuration agrees with
-    ``env``'s: its checkpoint (exact), else its weights alone (the book's cold restart)."""
+    """Before the book's ``incremental``: the folder's checkpoint, else its weights alone (the
+    book's cold restart), once its saved configuration agrees with ``env``'s."""
     if env.total_steps > 0:
         return  # this object has trained: its memory and weights are current
     if (env.run_dir / run_folder.CONFIG_FILE).is_file():
@@ -59,14 +57,10 @@ def load_for_incremental(env: Environment) -> None:
         env.resume()
     elif env.weights_path.is_file():
         env.agent.load_weights(env.weights_path)
-        # The weights are trained, so the linear exploration phase (Keras notebook, fast) is
-        # over: a step counter back at 0 would restart it at epsilon_start and override the
-        # book's low incremental epsilon on the first step.
+        # Trained weights: a step counter at 0 would restart the linear exploration phase at
+        # epsilon_start, overriding the book's low incremental epsilon.
         env.agent.steps.assign(max(env.config.epsilon_linear_steps, 0))
-        print(
-            f"No checkpoint in {env.run_dir}: weights only, the memory starts empty "
-            f"(the book's cold restart)",
-            flush=True,
-        )
+        cold = "weights only, the memory starts empty (the book's cold restart)"
+        print(f"No checkpoint in {env.run_dir}: {cold}", flush=True)
     else:
         print(f"No checkpoint or weights in {env.run_dir}: training from scratch")

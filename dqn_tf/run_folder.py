@@ -1,14 +1,8 @@
-"""Run folders: the files ``train`` leaves, the lock of their one writer, their saved
-configuration and history, read back checked.
+"""Run folders: the files ``train`` leaves, the lock of their one writer, and their checked reading.
 
-Only one process writes a folder: two ``train --resume`` on one folder would otherwise write
-their checkpoints over each other and both end "successfully". The lock is an ``flock`` on
-``.lock``, which the kernel releases when its process dies, even by ``kill -9``; the process
-id the dead holder left there lets the next writer say that it took a stale lock over.
-
-The user's own files are kept: only this package's temporary files whose writer is dead are
-deleted. A run folder is data, never code: nothing read from it is imported or executed.
-"""
+One process writes a folder (two ``--resume`` would overwrite each other's checkpoints): an
+``flock`` on ``.lock``, which the kernel releases even after ``kill -9``. A run folder is data,
+never code: nothing read from it is imported or executed."""
 
 from __future__ import annotations
 
@@ -36,7 +30,6 @@ BEST_WEIGHTS_FILE = "best.weights.h5"  # the best evaluated weights
 CHECKPOINT_FILE = "checkpoint.npz"  # the whole state of the run (dqn_tf.checkpoint)
 LOCK_FILE = ".lock"  # held by the one process that writes the folder
 
-# Fields of history.json and the JSON types each must have.
 _HISTORY_TYPES: dict[str, tuple[type, ...]] = {
     "episode_rewards": (list,),
     "episode_lengths": (list,),
@@ -56,10 +49,8 @@ def weights_file(run_dir: str | os.PathLike[str], which: str = "final") -> Path:
     if which != "best":
         return run_dir / WEIGHTS_FILE
     if not (run_dir / BEST_WEIGHTS_FILE).is_file():
-        raise FileNotFoundError(
-            f"no {BEST_WEIGHTS_FILE} in run folder {run_dir} (best weights need "
-            f"eval_every_steps > 0)"
-        )
+        why = "best weights need eval_every_steps > 0"
+        raise FileNotFoundError(f"no {BEST_WEIGHTS_FILE} in run folder {run_dir} ({why})")
     return run_dir / BEST_WEIGHTS_FILE
 
 
@@ -80,9 +71,8 @@ _held: set[Path] = set()
 
 @contextmanager
 def lock(run_dir: str | os.PathLike[str]) -> Iterator[Path]:
-    """Hold the run folder's write lock for the ``with`` block, making the folder if needed;
-    re-entrant within one process. Raises, changing nothing, RunFolderBusy naming the live
-    holder, or RunFolderError when the folder or its ``.lock`` cannot be used."""
+    """Hold the run folder's write lock (re-entrant), making the folder if needed. Raises,
+    changing nothing, RunFolderBusy naming the live holder, or RunFolderError."""
     path = Path(run_dir).resolve()
     if path in _held:
         yield path
@@ -101,12 +91,9 @@ def lock(run_dir: str | os.PathLike[str]) -> Iterator[Path]:
     previous = _read_holder(fd)
     if previous:
         # We hold the lock, so whoever wrote this is gone: a clean exit empties the file.
-        print(
-            f"note: run folder {path}: the lock of {_describe(previous)} is stale (that "
-            f"process ended without releasing it, e.g. killed); taking it over",
-            file=sys.stderr,
-            flush=True,
-        )
+        note = f"note: run folder {path}: the lock of {_describe(previous)} is stale (that "
+        note += "process ended without releasing it, e.g. killed); taking it over"
+        print(note, file=sys.stderr, flush=True)
     _remove_leftovers(path)
     me = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.time()}
     os.ftruncate(fd, 0)
@@ -140,9 +127,8 @@ def _make_folder(path: Path) -> None:
 
 
 def _open_lock(lock_file: Path, flags: int) -> int:
-    """Open ``.lock`` only if it is a plain file of its own: not through a symbolic link
-    (O_NOFOLLOW), not a fifo (O_NONBLOCK: no wait for a writer), a device, a folder or a hard
-    link to a file elsewhere. Anything else was not made by this package: left, and named."""
+    """Open ``.lock`` only if it is a plain file of its own (not a symbolic link, fifo, device,
+    folder or hard link): anything else was not made by this package: left, and named."""
     refuse = f"cannot use {lock_file} as the run folder's lock"
     try:
         fd = os.open(lock_file, flags | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, 0o644)
@@ -160,8 +146,8 @@ def _open_lock(lock_file: Path, flags: int) -> int:
 
 
 def _remove_leftovers(path: Path) -> None:
-    """Delete the temporary files (:data:`dqn_tf.files.TEMP_NAME`) of writers that no longer
-    exist; a live one may be a reader writing a GIF there."""
+    """Delete this package's temporary files whose writer is dead (a live one may be a reader
+    writing a GIF); the user's own files are kept."""
     with os.scandir(path) as entries:
         for entry in entries:
             match = TEMP_NAME.fullmatch(entry.name)
@@ -222,8 +208,8 @@ def write_config(run_dir: str | os.PathLike[str], config: Config, seed: int) -> 
 
 
 def read_config(run_dir: str | os.PathLike[str]) -> tuple[Config, int]:
-    """The configuration and seed a run was made with, checked: FileNotFoundError when
-    nothing was trained there, RunFolderError naming the file and field when it is invalid."""
+    """The configuration and seed a run was made with, checked: FileNotFoundError, or
+    RunFolderError naming the file and field."""
     path, data = _read_json(run_dir, CONFIG_FILE, " (train there first)")
     if not isinstance(data, dict) or set(data) != {"config", "seed"}:
         keys = sorted(data) if isinstance(data, dict) else type(data).__name__
@@ -248,8 +234,7 @@ def write_history(env: Any) -> None:
 
 
 def read_history(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
-    """``history.json``, checked as :func:`read_config` checks its file: its fields and their
-    JSON types, one return and one length per episode."""
+    """``history.json``, checked: its fields, their JSON types, one length per return."""
     path, data = _read_json(run_dir, HISTORY_FILE)
     if not isinstance(data, dict):
         raise RunFolderError(f"{path} must hold an object (got {type(data).__name__})")
@@ -262,11 +247,9 @@ def read_history(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
         if not isinstance(value, types) or isinstance(value, bool):
             wanted = " or ".join("null" if t is type(None) else t.__name__ for t in types)
             raise RunFolderError(f"{path}: {name} must be {wanted} (got {value!r:.60})")
-    if len(data["episode_rewards"]) != len(data["episode_lengths"]):
-        raise RunFolderError(
-            f"{path}: {len(data['episode_rewards'])} episode_rewards but "
-            f"{len(data['episode_lengths'])} episode_lengths"
-        )
+    rewards, lengths = len(data["episode_rewards"]), len(data["episode_lengths"])
+    if rewards != lengths:
+        raise RunFolderError(f"{path}: {rewards} episode_rewards but {lengths} episode_lengths")
     return data
 
 
@@ -289,9 +272,8 @@ def check_same_settings(
     asked: dict[str, Any],
     how: str = "--resume continues with the saved configuration",
 ) -> None:
-    """Refuse settings ``asked`` now (fields; a ``seed`` is the caller's to check) that
-    disagree with the run's ``saved`` configuration, naming each field with both values;
-    ``how``: what continuing the run does, for the message."""
+    """Refuse settings ``asked`` (a ``seed`` is the caller's to check) that disagree with the
+    run's ``saved`` configuration; ``how``: what continuing the run does, for the message."""
     unknown = sorted(set(asked) - set(field_names()) - {"seed"})
     if unknown:
         raise ConfigError(f"unknown config field(s) {unknown}; allowed: {field_names()}")
