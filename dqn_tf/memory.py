@@ -49,6 +49,9 @@ class Memory:
             # Next slot to write and number of valid transitions; int64 never overflows.
             self.index = zeros("index", (), tf.int64)
             self.size = zeros("size", (), tf.int64)
+        # A transition's fields, in the order store takes them and sample_graph returns them.
+        names = ("states", "actions", "rewards", "next_states", "terminated", "demo")
+        self.columns = tuple(getattr(self, name) for name in names)
         self._store_fn = tf.function(self.store)
         self._sample_fn = tf.function(self.sample_graph)
 
@@ -63,15 +66,9 @@ class Memory:
         terminated: tf.Tensor,
     ) -> None:
         """Write one transition at ``index`` (in place), then advance ``index`` and ``size``."""
-        i = self.index[None]
-        self.states.scatter_update(tf.IndexedSlices(tf.reshape(s, (1, -1)), i))
-        self.actions.scatter_update(tf.IndexedSlices(tf.reshape(tf.cast(a, tf.int32), (1,)), i))
-        self.rewards.scatter_update(tf.IndexedSlices(tf.reshape(tf.cast(r, tf.float32), (1,)), i))
-        self.next_states.scatter_update(tf.IndexedSlices(tf.reshape(s_, (1, -1)), i))
-        self.terminated.scatter_update(
-            tf.IndexedSlices(tf.reshape(tf.cast(terminated, tf.bool), (1,)), i)
-        )
-        self.demo.scatter_update(tf.IndexedSlices(tf.zeros((1,), tf.bool), i))
+        for column, value in zip(self.columns, (s, a, r, s_, terminated, False), strict=True):
+            row = tf.reshape(tf.cast(value, column.dtype), (1, *column.shape[1:]))
+            column.scatter_update(tf.IndexedSlices(row, self.index[None]))
         self.index.assign((self.index + 1) % self.capacity)
         self.size.assign(tf.minimum(self.size + 1, self.capacity))
 
@@ -80,14 +77,7 @@ class Memory:
         next_states, terminated, demo)``. The originals' ``random.sample`` draws without
         replacement; with it, as DQN at scale does, costs one draw per row, not a shuffle."""
         idx = self.generator.uniform((n,), minval=0, maxval=self.size, dtype=tf.int64)
-        return (
-            tf.gather(self.states, idx),
-            tf.gather(self.actions, idx),
-            tf.gather(self.rewards, idx),
-            tf.gather(self.next_states, idx),
-            tf.gather(self.terminated, idx),
-            tf.gather(self.demo, idx),
-        )
+        return tuple(tf.gather(column, idx) for column in self.columns)
 
     # --- the originals' API, one call at a time ---------------------------------------------------
 
@@ -137,15 +127,9 @@ class Memory:
         keep = min(n, self.capacity)  # a slot written twice keeps the later transition
         rows = slice(n - keep, n)
         idx = tf.constant((start + np.arange(n - keep, n)) % self.capacity, tf.int64)
-        for variable, values, dtype in (
-            (self.states, s[rows], tf.float32),
-            (self.actions, a[rows], tf.int32),
-            (self.rewards, r[rows], tf.float32),
-            (self.next_states, s_[rows], tf.float32),
-            (self.terminated, terminated[rows], tf.bool),
-            (self.demo, np.full(keep, bool(demo)), tf.bool),
-        ):
-            variable.scatter_update(tf.IndexedSlices(tf.constant(values, dtype), idx))
+        demos = np.full(n, bool(demo))
+        for column, values in zip(self.columns, (s, a, r, s_, terminated, demos), strict=True):
+            column.scatter_update(tf.IndexedSlices(tf.constant(values[rows], column.dtype), idx))
         self.index.assign((start + n) % self.capacity)
         self.size.assign(min(int(self.size.numpy()) + n, self.capacity))
 
@@ -164,16 +148,12 @@ class Memory:
         size, index = len(self), int(self.index.numpy())
         # Once full, the oldest transition sits at ``index`` (the next one to be overwritten).
         order = np.arange(size) if size < self.capacity else (np.arange(size) + index) % size
-        return tuple(
-            v.numpy()[order]
-            for v in (self.states, self.actions, self.rewards, self.next_states, self.terminated)
-        )
+        return tuple(column.numpy()[order] for column in self.columns[:5])
 
     @property
     def nbytes(self) -> int:
         """Bytes held by the arrays (the raw size of the memory)."""
-        columns = (self.states, self.actions, self.rewards, self.next_states, self.terminated)
-        return sum(int(np.prod(v.shape)) * v.dtype.size for v in (*columns, self.demo))
+        return sum(int(np.prod(column.shape)) * column.dtype.size for column in self.columns)
 
 
 def check_fits(memory_size: int, hidden: tuple[int, ...], nS: int, nA: int) -> None:
