@@ -1,8 +1,7 @@
 """dqn_tf: the originals' Brain, Memory, Agent and Environment in TensorFlow 2.
 
-Importing the package registers ``RocketLander-v0`` with gymnasium. The four classes are
-imported lazily, so ``import dqn_tf`` alone (e.g. to make RocketLander-v0) does not pay for
-TensorFlow's start-up.
+Importing it registers ``RocketLander-v0`` with gymnasium; the classes are imported lazily, so
+``import dqn_tf`` alone does not pay for TensorFlow's start-up.
 """
 
 import importlib

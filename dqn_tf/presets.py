@@ -81,21 +81,18 @@ class Config:
     batch_size: int = _field(32, _integer(1))  # transitions per update
     memory_size: int = _field(250_000, _integer(1))  # replay capacity; the oldest goes first
     double_dqn: bool = _field(True, _BOOL)  # false: the target net's plain max (the Keras notebook)
-    # Copy the online weights into the target net every this many agent steps; 0: at the end
-    # of every episode (book).
+    # Copy the online weights into the target net every this many agent steps (0: per episode).
     target_sync_steps: int = _field(0, _integer(0))
     epsilon_start: float = _field(1.0, _UNIT)  # exploration rate at the start
     epsilon_min: float = _field(0.01, _UNIT)  # floor of the per-episode decay
     epsilon_decay: float = _field(0.9994, _DECAY)  # per episode, after any linear phase
     epsilon_linear_steps: int = _field(0, _integer(0))  # Keras notebook's linear phase (0: none)
     epsilon_linear_end: float = _field(0.05, _UNIT)  # epsilon at the end of that phase
-    # No update before the memory holds more than max(batch_size, learning_starts)
-    # transitions (the book waits for one batch).
+    # No update before the memory holds more than max(batch_size, learning_starts) transitions.
     learning_starts: int = _field(0, _integer(0))
     prefill: bool = _field(False, _BOOL)  # Keras notebook: random episodes until a batch
-    # A scripted policy's registered name (dqn_tf.demonstrators), or "": it plays
-    # demo_episodes episodes into the memory before learning (not again on resume), so that
-    # rare successes (landings) are there from the first update.
+    # A registered scripted policy (dqn_tf.demonstrators) or "": it plays demo_episodes episodes
+    # into the memory before learning (not on resume), so rare landings are there from the start.
     demonstrator: str = _field("", _NAME)
     demo_episodes: int = _field(0, _integer(0))
     # DQfD's large-margin loss (Hester et al. 2018 use 0.8): each update also pushes a
@@ -203,13 +200,8 @@ def _known(names: Any) -> None:
 # --- the presets ---------------------------------------------------------------------------
 
 
-def _load_presets() -> dict[str, dict[str, Any]]:
-    """presets.toml, whose header says what an entry is."""
-    with resources.files("dqn_tf").joinpath("presets.toml").open("rb") as f:
-        return tomllib.load(f)
-
-
-_PRESETS = _load_presets()
+# presets.toml: per preset, per field, a value and its source (its header says more).
+_PRESETS = tomllib.loads(resources.files("dqn_tf").joinpath("presets.toml").read_text("utf-8"))
 PRESETS: tuple[str, ...] = tuple(_PRESETS)
 
 # Where each value of each preset comes from (the docs' preset table and the notebooks show it).
