@@ -113,7 +113,7 @@ def draw_loop() -> plt.Figure:
     arrow(5.0, 2.85, 7.4, 3.85)
     label(5.6, 3.6, "store (s, a, r, s')", ha="center")
     arrow(6.3, 2.37, 7.4, 2.37, "<->")
-    label(6.85, 2.5, "s → argmax Q", ha="center")
+    label(6.85, 2.6, "s → argmax Q", ha="center")
     arrow(8.7, 3.4, 8.7, 2.85)
     label(8.8, 3.05, "random batch")
     arrow(8.7, 1.35, 8.7, 1.9)
