@@ -157,13 +157,7 @@ class Agent:
     def observe(self, s, a, r, s_, terminated) -> float | None:  # noqa: ANN001
         """The Keras notebook's ``observe`` + ``decrementEpsilon`` + ``replay``: the loss, or
         None without an update."""
-        updated, loss = self._observe(
-            tf.constant(np.asarray(s, np.float32).reshape(self.nS)),
-            tf.constant(int(a), tf.int32),
-            tf.constant(float(r), tf.float32),
-            tf.constant(np.asarray(s_, np.float32).reshape(self.nS)),
-            tf.constant(bool(terminated)),
-        )
+        updated, loss = self._observe(*self.memory.transition(s, a, r, s_, terminated))
         return float(loss) if bool(updated) else None
 
     def update(self) -> float | None:

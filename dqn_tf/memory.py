@@ -1,10 +1,9 @@
 """Memory: experience replay of fixed capacity (both originals' ``Memory`` class).
 
-The originals keep a ``deque`` of tuples, hundreds of bytes of Python objects per transition,
-turned back into arrays on every update. Here each field is one preallocated ``tf.Variable``,
-which the compiled loop writes in place and gathers batches from without leaving the graph.
-Unlike both originals, the flag stored is gymnasium's ``terminated``, not ``done``: an episode
-cut by the time limit still bootstraps from its next state's value.
+Where the originals keep a ``deque`` of tuples, turned back into arrays on every update, each
+field here is one preallocated ``tf.Variable`` that the compiled loop writes and samples in
+place. Unlike the originals it stores ``terminated``, not ``done``: an episode cut by the time
+limit still bootstraps from its next state's value.
 """
 
 from __future__ import annotations
@@ -86,20 +85,19 @@ class Memory:
 
     def add_memory(self, s, a, r, s_, terminated) -> None:  # noqa: ANN001 (array-likes)
         """Memorise the transition ``(s, a, r, s_)`` and whether ``s_`` is terminal (gymnasium's
-        ``terminated``, not ``terminated or truncated``). States: ``(nS,)`` or ``(1, nS)``."""
+        ``terminated``, not ``terminated or truncated``)."""
+        self._store_fn(*self.transition(s, a, r, s_, terminated))
+
+    def transition(self, s, a, r, s_, terminated) -> tuple[tf.Tensor, ...]:  # noqa: ANN001
+        """One transition as the tensors :meth:`store` takes; states ``(nS,)`` or ``(1, nS)``."""
         s = np.asarray(s, np.float32).reshape(-1)
         s_ = np.asarray(s_, np.float32).reshape(-1)
         if s.shape != (self.state_size,) or s_.shape != (self.state_size,):
             raise ValueError(
                 f"states must have {self.state_size} values (got {s.size} and {s_.size})"
             )
-        self._store_fn(
-            tf.constant(s),
-            tf.constant(int(a), tf.int32),
-            tf.constant(float(r), tf.float32),
-            tf.constant(s_),
-            tf.constant(bool(terminated)),
-        )
+        values = (s, int(a), float(r), s_, bool(terminated))
+        return tuple(tf.constant(v, c.dtype) for v, c in zip(values, self.columns[:5], strict=True))
 
     def add_memories(self, s, a, r, s_, terminated, demo: bool = False) -> None:  # noqa: ANN001
         """Memorise ``n`` transitions in one write, as ``n`` ``add_memory`` calls would (states

@@ -1,9 +1,8 @@
 """TensorFlow and Keras, imported once without TensorFlow's start-up log lines.
 
-TensorFlow's C++ code writes INFO and WARNING lines to file descriptor 2 as it loads, which
-``warnings`` filters cannot reach and ``TF_CPP_MIN_LOG_LEVEL`` hides only in part; in a
-notebook they look like errors. So the import writes descriptor 2 to a temporary file, and a
-rule (:func:`kept_lines`), not a list of sentences, decides what is written back.
+As it loads, TensorFlow's C++ code writes INFO and WARNING lines to file descriptor 2, out of
+reach of ``warnings`` filters; in a notebook they look like errors. So the import writes them to
+a temporary file, and a rule (:func:`kept_lines`), not a list of sentences, decides what shows.
 """
 
 from __future__ import annotations
