@@ -1,10 +1,8 @@
 """Exact resume: a run's whole state in one checkpoint file, written, checked and read back.
 
-Where the book's ``incremental`` restarts with trained weights and an empty memory, a
-checkpoint holds everything at an episode boundary: networks, optimizer, replay memory, the
-agent's counters and every generator. It is data, possibly damaged or made by someone else:
-every field is checked against the run (array shapes before any data is read) before anything
-changes, and a refused checkpoint is one CheckpointError naming the file, field and rule."""
+Unlike the book's ``incremental`` (weights alone), it holds networks, optimizer, replay memory,
+counters and every generator. It is data, possibly damaged: every field is checked against the
+run (array shapes before any data is read) before anything changes."""
 
 from __future__ import annotations
 
@@ -24,7 +22,6 @@ import numpy as np
 
 from dqn_tf.files import atomic_path
 from dqn_tf.presets import Config, ConfigError
-from dqn_tf.run_folder import CHECKPOINT_FILE
 
 if TYPE_CHECKING:  # pragma: no cover (environment.py imports this module)
     from dqn_tf.environment import Environment
@@ -54,8 +51,6 @@ def _variables(env: Environment) -> list[tuple[str, Any]]:
 
 
 # --- the header: one table of its fields --------------------------------------------------------
-
-
 def _at_most(most: float) -> Callable[[Any], bool]:
     return lambda v: type(v) is int and 0 <= v <= most  # type(), not isinstance(): True is no count
 
@@ -110,16 +105,14 @@ _COUNT, _PCG64_STATE = "an integer >= 0", "a PCG64 state as bit_generator.state 
 
 
 def _header_fields(env: Environment, header: dict[str, Any]) -> dict[str, tuple[Any, ...]]:
-    """Each header field but format and config: the run's attribute saved and restored as it
-    is (None: by hand), its check for this run and what it allows, in this order: later checks
-    rely on earlier ones (``header``: the one checked)."""
+    """Each header field but format and config: the run's attribute (None: saved by hand), its
+    check of ``header``'s value and what it allows, in order: later checks rely on earlier ones."""
     episodes = lambda: len(header["episode_rewards"])  # noqa: E731  (checked before its use)
     avg = env.reward_avg.maxlen
     return {
         "seed": ("seed", _count, _COUNT),
-        "nS": ("nS", lambda v: _count(v) and v == env.nS, f"{env.nS}, this run's observation size"),
-        "nA": ("nA", lambda v: _count(v) and v == env.nA,
-               f"{env.nA}, this run's number of actions"),
+        "nS": ("nS", _like(env.nS), f"{env.nS}, this run's observation size"),
+        "nA": ("nA", _like(env.nA), f"{env.nA}, this run's number of actions"),
         "episode_rewards": ("episode_rewards", lambda v: _list_of(_number, v),
                             "a list of finite numbers"),
         "episode_lengths": ("episode_lengths", lambda v: _list_of(_count, v, episodes()),
@@ -159,7 +152,7 @@ def _state_of(game: Any) -> dict[str, Any] | None:  # None: no such game (yet)
 
 def save_checkpoint(env: Environment, path: str | os.PathLike | None = None) -> Path:
     """Write the run's state to ``path`` (default: the run folder's), between episodes."""
-    path = Path(path) if path is not None else env.run_dir / CHECKPOINT_FILE
+    path = Path(path) if path is not None else env.checkpoint_path
     version, internal, gauss = random.getstate()
     name, keys, position, has_gauss, cached = np.random.get_state()
     by_hand = {
@@ -181,8 +174,6 @@ def save_checkpoint(env: Environment, path: str | os.PathLike | None = None) -> 
 
 
 # --- reading: everything in the file is data to check, trusted only once checked -------------
-
-
 def _shown(value: Any) -> str:
     text = repr(value)  # repr escapes newlines: the message stays on one line
     return text if len(text) <= 60 else text[:57] + "..."
@@ -278,8 +269,6 @@ def read_checkpoint(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str, 
 
 
 # --- checks against the run, then the restore -------------------------------------------------
-
-
 def _checked_header(env: Environment, header: dict[str, Any], path: Path) -> dict[str, Any]:
     """``header`` checked against the run, with the fields format 1 gained later filled in."""
     try:
@@ -290,13 +279,11 @@ def _checked_header(env: Environment, header: dict[str, Any], path: Path) -> dic
     wanted = env.config.to_dict()
     if saved["env"] != wanted["env"]:
         raise _refused(path, f" was made for env {saved['env']!r}, this run is {wanted['env']!r}")
-    if (header.get("nS"), header.get("nA"), saved["hidden"]) != (env.nS, env.nA, wanted["hidden"]):
-        raise _refused(
-            path,
-            f" holds a network for nS={_shown(header.get('nS'))} inputs, nA="
-            f"{_shown(header.get('nA'))} actions and hidden layers {saved['hidden']}; this run "
-            f"needs nS={env.nS}, nA={env.nA} and hidden layers {wanted['hidden']}",
-        )
+    nS, nA, hidden = header.get("nS"), header.get("nA"), saved["hidden"]
+    if (nS, nA, hidden) != (env.nS, env.nA, wanted["hidden"]):
+        have = f"nS={_shown(nS)} inputs, nA={_shown(nA)} actions and hidden layers {hidden}"
+        need = f"nS={env.nS}, nA={env.nA} and hidden layers {wanted['hidden']}"
+        raise _refused(path, f" holds a network for {have}; this run needs {need}")
     differing = sorted(k for k in wanted if saved.get(k) != wanted[k])
     if differing:
         detail = ", ".join(f"{k}: {saved.get(k)!r} there, {wanted[k]!r} here" for k in differing)
@@ -366,9 +353,8 @@ def _checked_arrays(env: Environment, declared: dict[str, Any], path: Path) -> d
 
 
 def restore_checkpoint(env: Environment, path: str | os.PathLike | None = None) -> Path:
-    """Load a checkpoint into ``env``, all checked first: a refused one (CheckpointError)
-    leaves ``env`` as it was."""
-    path = Path(path) if path is not None else env.run_dir / CHECKPOINT_FILE
+    """Load a checkpoint into ``env``, all checked first: a refused one leaves ``env`` as it was."""
+    path = Path(path) if path is not None else env.checkpoint_path
     header, declared = _read_header(path)
     header = _checked_header(env, header, path)
     arrays = _checked_arrays(env, declared, path)

@@ -63,7 +63,6 @@ class RunFolderError(ConfigError):
 
 
 # --- the lock -----------------------------------------------------------------------------------
-
 # Folders this process holds, so that code which locks again inside (train -> learn) does not
 # lock itself out: flock conflicts between two open() of one file even in one process.
 _held: set[Path] = set()
@@ -201,8 +200,6 @@ def _describe(found: dict[str, Any] | None) -> str:
 
 
 # --- the saved configuration --------------------------------------------------------------------
-
-
 def write_config(run_dir: str | os.PathLike[str], config: Config, seed: int) -> None:
     write_json_atomic(Path(run_dir) / CONFIG_FILE, {"config": config.to_dict(), "seed": seed})
 
@@ -264,8 +261,6 @@ def _read_json(run_dir: str | os.PathLike[str], name: str, hint: str = "") -> tu
 
 
 # --- what may change on resume ------------------------------------------------------------------
-
-
 def check_same_settings(
     run_dir: str | os.PathLike[str],
     saved: Config,
