@@ -18,13 +18,10 @@ _RENAMED = {"LunarLander-v2": "LunarLander-v3", "LunarLanderContinuous-v2": "Lun
 
 class ActionRepeat(gym.Wrapper):
     """Play each action for ``repeat`` game steps (fewer when the game ends), summing the
-    reward (DQN's Atari "frame skip"); ``info["game_steps"]`` is how many it took, so the
-    training loop counts game steps rather than decisions.
+    reward (DQN's Atari "frame skip"); ``info["game_steps"]``: how many it took.
 
-    Why: in RocketLander one action moves the throttle by 0.01, and braking from the start
-    speed needs about a hundred "throttle up" actions in a row. Repeated, they are a few
-    dozen decisions, and exploration's random actions come in longer strokes.
-    """
+    Why: in RocketLander braking needs about a hundred "throttle up" actions in a row; repeated,
+    they are a few dozen decisions, and exploration's random actions come in longer strokes."""
 
     def __init__(self, env: gym.Env, repeat: int) -> None:
         check_count("action_repeat", repeat)
@@ -39,14 +36,12 @@ class ActionRepeat(gym.Wrapper):
             steps += 1
             if terminated or truncated:
                 break
-        info = dict(info, game_steps=steps)
-        return obs, total, terminated, truncated, info
+        return obs, total, terminated, truncated, dict(info, game_steps=steps)
 
 
 def make_env(game: str, render_mode: str | None = None, action_repeat: int = 1) -> gym.Env:
-    """``gymnasium.make(game)``, wrapped in :class:`ActionRepeat` when ``action_repeat`` > 1.
-    Raises ConfigError, in one line, for a renamed or unknown game, one whose actions are not
-    Discrete or whose observation is not a flat vector, and a bad ``action_repeat``."""
+    """``gymnasium.make(game)``, wrapped in :class:`ActionRepeat` when ``action_repeat`` > 1;
+    a one-line ConfigError for a game DQN cannot play."""
     check_count("action_repeat", action_repeat)
     if game in _RENAMED:
         raise ConfigError(
@@ -86,8 +81,7 @@ def check_eval_env(config: Config, game: gym.Env) -> None:
 
 
 def check_games(config: Config) -> None:
-    """The game checks ``train`` and ``sweep`` make before TensorFlow loads: ``env`` (see
-    :func:`make_env`) and ``eval_env`` (:func:`check_eval_env`)."""
+    """The game checks ``train`` and ``sweep`` make before TensorFlow loads."""
     game = make_env(config.env)
     if config.eval_env:
         check_eval_env(config, game)
