@@ -2,8 +2,7 @@
 
 The compiled loop (:mod:`dqn_tf.loop`) composes the graph-side pieces (``act_graph``,
 ``update_graph``, ...); the originals' methods (``act``, ``observe``, ``replay``, ...) call the
-same pieces one at a time. All training state is in ``tf.Variable``s, which a checkpoint saves.
-"""
+same pieces one at a time. All training state is in ``tf.Variable``s, which a checkpoint saves."""
 
 from __future__ import annotations
 
@@ -22,8 +21,7 @@ class Agent:
     """Epsilon-greedy DQN agent for states of ``nS`` numbers and ``nA`` actions.
 
     ``seed`` seeds the generator of exploration and replay sampling; the initial weights come
-    from Keras' global seed (:func:`dqn_tf.seeding.set_global_seeds`, which Environment calls).
-    """
+    from Keras' global seed (:func:`dqn_tf.seeding.set_global_seeds`, which Environment calls)."""
 
     def __init__(
         self,

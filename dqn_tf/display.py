@@ -58,8 +58,7 @@ def record_episode(
 
     ``env`` is reset with ``seed`` and left open; the first and last frames are always kept.
     ``max_steps`` cuts the episode (a truncation). ``focus(env)``, called after each kept frame,
-    gives the ``(x, y)`` pixel a close-up follows (``env.unwrapped.rocket_pixel_position()``).
-    """
+    gives the ``(x, y)`` pixel a close-up follows (``env.unwrapped.rocket_pixel_position()``)."""
     render_mode = getattr(env, "render_mode", None)
     rule = "record_episode needs gymnasium.make(..., render_mode='rgb_array')"
     require(render_mode == "rgb_array", f"an environment with render_mode={render_mode!r}", rule)
@@ -133,9 +132,8 @@ def subsample_and_scale(frames: Frames, every: int, scale: float) -> list[np.nda
     """Every ``every``-th of the checked ``frames``, each side scaled by ``scale``."""
     require(0 < scale <= 1, f"scale={scale!r}", "scale must be in (0, 1]")
     check_count("every", every)
-    # Subsampling and downscaling are what keep a notebook small: a 1,000-step LunarLander
-    # episode at full size is 720 MB of raw pixels, and every byte of a GIF or a player is
-    # stored base64-encoded in the .ipynb.
+    # Subsampling and downscaling keep a notebook small: a 1,000-step LunarLander episode is
+    # 720 MB of raw pixels, and a GIF or a player is stored base64-encoded in the .ipynb.
     kept = check_frames(frames)[::every]
     if scale == 1:
         return kept
@@ -156,10 +154,8 @@ def frames_to_gif(
     every: int = 2,
     fps: float = 30,
 ) -> bytes:
-    """Encode every ``every``-th frame, each side scaled by ``scale``, as a looping GIF's bytes.
-
-    Browsers show an ``fps`` above 50 at 10. With ``path`` the GIF is also written there
-    (atomically)."""
+    """Encode every ``every``-th frame, each side scaled by ``scale``, as a looping GIF's bytes,
+    also written (atomically) to ``path`` if given. Browsers show an ``fps`` above 50 at 10."""
     require(fps > 0, f"fps={fps!r}", "fps must be a number > 0")
     kept = subsample_and_scale(frames, every, scale)
     import imageio.v3 as iio

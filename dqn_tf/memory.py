@@ -3,8 +3,7 @@
 Where the originals keep a ``deque`` of tuples, turned back into arrays on every update, each
 field here is one preallocated ``tf.Variable`` that the compiled loop writes and samples in
 place. Unlike the originals it stores ``terminated``, not ``done``: an episode cut by the time
-limit still bootstraps from its next state's value.
-"""
+limit still bootstraps from its next state's value."""
 
 from __future__ import annotations
 
@@ -17,8 +16,7 @@ from dqn_tf.quiet import tf  # TensorFlow without its start-up noise
 class Memory:
     """Replay memory of ``memory_size`` transitions that overwrites the oldest when full.
 
-    ``generator``, the run's, draws the samples; without it, a private one seeded with 0.
-    """
+    ``generator``, the run's, draws the samples; without it, a private one seeded with 0."""
 
     def __init__(
         self,

@@ -20,10 +20,9 @@ from dqn_tf.display import Frames, subsample_and_scale
 if TYPE_CHECKING:
     from IPython.display import HTML
 
-# (action, title, label) of each button, in matplotlib's order. Triangles, bars and the double
-# vertical line are in every common text font (DejaVu, Liberation, Arial), where the media
-# symbols ⏮ ⏸ ⏭ showed as empty boxes in headless Chromium; U+FE0E asks for the text, not the
-# emoji, presentation where a font has both.
+# (action, title, label) of each button, in matplotlib's order. Triangles and bars are in every
+# common text font, where the media symbols ⏮ ⏸ ⏭ showed as empty boxes in headless Chromium;
+# U+FE0E asks for a glyph's text, not emoji, form.
 _T = "\ufe0e"
 _BUTTONS = [
     ("slower", "Decrease speed", "\u2212"),
@@ -50,10 +49,9 @@ def display_frames_as_gif(
     scale: float = 1.0,
     display: bool = False,
 ) -> HTML:
-    """Every ``every``-th frame, sides scaled by ``scale``, as a player ``interval`` ms apart.
-
-    Each frame is a base64 PNG in the notebook: long episodes want ``every`` > 1 or ``scale``
-    < 1. ``display`` also shows it, as the notebook's did."""
+    """Every ``every``-th frame, sides scaled by ``scale``, as a player ``interval`` ms apart;
+    ``display`` also shows it. Each frame is a base64 PNG in the notebook: long episodes want
+    ``every`` > 1 or ``scale`` < 1."""
     from IPython import display as ipy_display
     from PIL import Image
 

@@ -177,12 +177,10 @@ class Config:
             raise ConfigError(f"explore_hold={d['explore_hold']!r}: held exploration was removed")
         d.pop("explore_hold", None)
         _known(d)
-        # Run folders and checkpoints written before the registry named the demonstrator by
-        # its import path; those paths map to their names (any other path is refused).
+        # A demonstrator saved by its former import path maps to its registered name.
         if d.get("demonstrator") in FORMER_PATHS:
             d["demonstrator"] = FORMER_PATHS[d["demonstrator"]]
-        # Saved before learn_order existed: trained in the originals' order, and a resume must
-        # go on in the order it started with.
+        # Saved before learn_order existed: trained, so resumed, in the originals' order.
         d.setdefault("learn_order", "original")
         return cls(**d)
 

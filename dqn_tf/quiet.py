@@ -44,10 +44,9 @@ def cuda_driver_missing() -> bool:
 
 
 def log_severity(line: str, no_cuda: bool = False) -> int | None:
-    """0-3 for a native log line (INFO ... FATAL), None for any other line.
-
-    With ``no_cuda``, an ERROR from TensorFlow's CUDA files (``failed call to cuInit``) counts
-    as INFO: on a machine without a CUDA driver it is expected, as TensorFlow itself says."""
+    """0-3 for a native log line (INFO ... FATAL), None for any other line. With ``no_cuda``,
+    an ERROR from TensorFlow's CUDA files (``failed call to cuInit``) counts as INFO: on a
+    machine without a CUDA driver it is expected, as TensorFlow itself says."""
     record = LOG_RECORD.match(line)
     if record:
         severity = SEVERITIES.index(record.group(1))
