@@ -307,8 +307,7 @@ def _spec(var: Any) -> tuple[tuple[int, ...], np.dtype]:  # a Keras variable's d
 
 
 def _checked_arrays(env: Environment, declared: dict[str, Any], path: Path) -> dict[str, Any]:
-    """The run's arrays, exactly its names, shapes and dtypes (as declared, before any data is
-    read), then their values: by the rule of their dtype, or their own where the run has one."""
+    """The run's arrays: names, shapes and dtypes checked before any data is read, then values."""
     named = _variables(env)
     expected = {name: _spec(var) for name, var in named}
     unknown = sorted(set(declared) - set(expected) - {_HEADER})

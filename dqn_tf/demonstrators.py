@@ -80,9 +80,8 @@ def store_demonstrations(env: Environment, log: bool) -> None:
     decisions = landings = 0
     for episode in range(config.demo_episodes):
         s, _ = env.env.reset(seed=env._take_reset_seed())
-        steps = 0
+        steps, done = 0, False
         info: dict[str, Any] = {}
-        done = False
         episode_transitions: list[tuple[Any, ...]] = []
         while not done and steps < config.max_episode_steps:
             a = int(policy(s))

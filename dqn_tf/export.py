@@ -64,9 +64,7 @@ def export(
         brain.model.save(staging / "q_network.keras")
         litert = _write_litert(brain.model, staging / "q_network.tflite")
         staging.chmod(0o755)  # mkdtemp makes it private; an export is for sharing
-        if to.exists():
-            to.rmdir()  # empty, checked above
-        os.replace(staging, to)
+        os.replace(staging, to)  # over an empty ``to`` too (POSIX rename)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     written = [str(to / name) for name in sorted(os.listdir(to))]

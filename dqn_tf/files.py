@@ -55,9 +55,8 @@ _group: list[tuple[Path, Path]] | None = None
 
 @contextmanager
 def save_together(what: str) -> Iterator[None]:
-    """Files written with :func:`atomic_path` inside this block take their places together at
-    its end, so checkpoint, history and weights never disagree; renames need no space, so a
-    full disk leaves all as they were (DiskFull, naming ``what``)."""
+    """:func:`atomic_path` files written in this block are renamed together at its end, so they
+    never disagree, and a full disk (DiskFull) leaves all as they were: renames need no space."""
     global _group
     if _group is not None:  # nested: the outer block renames
         yield

@@ -56,8 +56,7 @@ def _say(line: str) -> None:
 
 
 def _detach_from_closed_terminal() -> None:
-    """After SIGHUP, send output meant for the gone terminal to /dev/null (a log file stays),
-    so that writing to it cannot fail the episode and the save."""
+    """After SIGHUP, send terminal output to /dev/null: writing to it would fail the save."""
     devnull = os.open(os.devnull, os.O_WRONLY)
     for fd in (1, 2):
         with suppress(OSError):

@@ -145,8 +145,7 @@ def _open_lock(lock_file: Path, flags: int) -> int:
 
 
 def _remove_leftovers(path: Path) -> None:
-    """Delete this package's temporary files whose writer is dead (a live one may be a reader
-    writing a GIF); the user's own files are kept."""
+    """Delete this package's temporary files whose writer is dead; the user's files stay."""
     with os.scandir(path) as entries:
         for entry in entries:
             match = TEMP_NAME.fullmatch(entry.name)
@@ -205,8 +204,7 @@ def write_config(run_dir: str | os.PathLike[str], config: Config, seed: int) -> 
 
 
 def read_config(run_dir: str | os.PathLike[str]) -> tuple[Config, int]:
-    """The configuration and seed a run was made with, checked: FileNotFoundError, or
-    RunFolderError naming the file and field."""
+    """The configuration and seed a run was made with, checked (RunFolderError names the field)."""
     path, data = _read_json(run_dir, CONFIG_FILE, " (train there first)")
     if not isinstance(data, dict) or set(data) != {"config", "seed"}:
         keys = sorted(data) if isinstance(data, dict) else type(data).__name__
