@@ -1,9 +1,8 @@
 """Sweeps: one preset trained over a grid of settings and several seeds, on Ray Tune.
 
-Tune's grid search makes the trials and runs them, its callbacks tell when one ends, its
-ResultGrid's DataFrame becomes the tables. A trial is a run folder ``<sweep>/<setting>/seed<S>/``
-trained as ``train --resume`` continues one to its budget, then evaluated as ``evaluate --seed
-1000+S``: the same command run again continues a stopped sweep, a finished trial at once."""
+A trial is a run folder ``<sweep>/<setting>/seed<S>/``, trained to its budget as ``train
+--resume`` would, then run through ``evaluate --seed 1000+S``; so the same command run again
+continues a stopped sweep. Tune runs the grid; its results become the tables."""
 
 from __future__ import annotations
 
@@ -94,9 +93,8 @@ def _is_done(info: Any, budget: Mapping[str, int]) -> bool:  # nothing left to t
 
 
 def run_trial(config: Mapping[str, Any], report: Callable[[dict], None]) -> dict:
-    """One trial (in a Ray worker): its run folder trained to the budget in pieces of
-    ``report_every`` episodes, each reported (to Tune) and ending with a checkpoint; then
-    evaluated. The summary, also in ``trial.json``, is reported last and returned."""
+    """One trial, in a Ray worker: trained in pieces of ``report_every`` episodes, each
+    reported to Tune, then evaluated; the summary, also in ``trial.json``, is returned."""
     s, label, seed = config["sweep"], config["setting"], config["seed"]
     budget, run_dir = s["budget"], Path(s["root"], label, f"seed{seed}")
     if _is_done(summary := _read_json(run_dir / TRIAL_FILE), budget):
@@ -182,9 +180,9 @@ def _progress_callback(trials: Sequence[Trial], ended: dict[int, str], log: bool
 
 def write_results(sweep_dir: Path, trials: Sequence[Trial], reported: Any, ended: Mapping[int, str],
                   header: str) -> dict:  # fmt: skip
-    """A row per trial, in order: its setting, seed, last report (``reported``: the ResultGrid's
-    DataFrame) and status as Tune ``ended`` it. Written as ``results.csv``, ``results.md`` and per
-    setting ``curves.png`` (a panel per seed; no pyplot, which a notebook keeps); returned too."""
+    """A row per trial: setting, seed, last report (the ResultGrid's DataFrame) and status, as
+    ``results.csv``, ``results.md`` and per setting ``curves.png`` (no pyplot: it would keep
+    the figures in a notebook); returned too."""
     import pandas as pd
     from matplotlib.figure import Figure
 
@@ -241,11 +239,10 @@ def sweep(preset: str | None = None, *, run_dir: str | os.PathLike, steps: int |
           address: str | None = None, asha: bool = False, asha_grace: int | None = None,
           asha_reduction: int = 2, report_every: int = 10, log: bool = True,
           progress: bool | None = None) -> dict[str, Any]:  # fmt: skip
-    """Train ``preset`` over ``grid`` (field -> values; one value: fixed) x ``seeds``, ``steps``
-    or ``episodes`` per trial, ``eval_episodes`` greedy episodes of the final and best weights;
-    results in ``run_dir``. Run again, it continues: left out is the folder's, a disagreement is
-    refused (ConfigError). ``address`` joins a cluster; ``asha`` stops trailing trials; ``log``:
-    lines; ``progress``: a bar. Ctrl-C stops Tune, writes the results, raises KeyboardInterrupt."""
+    """Train ``preset`` over ``grid`` (field -> values) x ``seeds`` in ``run_dir``, ``steps`` or
+    ``episodes`` per trial; evaluate the final and best weights over ``eval_episodes`` episodes.
+    Run again, it continues: what is left out is the folder's, a disagreement a ConfigError.
+    ``asha`` stops trailing trials. Ctrl-C writes the results and raises KeyboardInterrupt."""
     started, sweep_dir = time.perf_counter(), Path(run_dir).resolve()
     grid = grid and {k: v if isinstance(v, list) else [v] for k, v in grid.items()}
     given = {"preset": preset, "env": env, "seeds": seeds and list(seeds), "grid": grid,
