@@ -52,8 +52,7 @@ class Agent:
         self._observe = tf.function(self.observe_graph)
         self._update = tf.function(self.update_graph)
 
-    # --- epsilon ----------------------------------------------------------------------------
-
+    # --- epsilon ----------------------------------------------------------------------------------
     @property
     def epsilon(self) -> float:
         """Current exploration rate."""
@@ -86,8 +85,7 @@ class Agent:
         frac = tf.cast(self.steps, tf.float32) / float(n)
         self._epsilon.assign(tf.where(self.steps < n, start + (end - start) * frac, self._epsilon))
 
-    # --- graph-side pieces ------------------------------------------------------------------
-
+    # --- graph-side pieces ------------------------------------------------------------------------
     def greedy_graph(self, s: tf.Tensor) -> tf.Tensor:
         """The online network's best action for one state ``(nS,)``. It draws nothing from the
         generator, so periodic evaluations never change the course of training."""
@@ -140,7 +138,6 @@ class Agent:
         return self.update_graph()
 
     # --- the originals' API, one call at a time ---------------------------------------------------
-
     def act(self, s: np.ndarray, epsilon: float | None = None) -> int:
         """Epsilon-greedy action for a state ``(nS,)`` or ``(1, nS)``, with the agent's epsilon
         unless one is given (0: greedy)."""

@@ -96,8 +96,7 @@ class Brain:
             return keras.losses.Huber(delta=self.config.huber_delta)
         return keras.losses.MeanSquaredError()
 
-    # --- graph-side pieces --------------------------------------------------------------------
-
+    # --- graph-side pieces ------------------------------------------------------------------------
     def q_values(self, s: tf.Tensor, target: bool = False) -> tf.Tensor:
         """Q-values of a batch of states ``(B, nS)`` from the online or target net."""
         return (self.target_model if target else self.model)(s, training=False)
@@ -196,7 +195,6 @@ class Brain:
             target.assign(online)
 
     # --- the originals' API, one call at a time ---------------------------------------------------
-
     def predict(self, s: np.ndarray, target: bool = False) -> np.ndarray:
         """Q-values for one state ``(nS,)`` or a batch ``(B, nS)``; returns ``(B, nA)``."""
         s = np.asarray(s, np.float32).reshape(-1, self.nS)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from dqn_tf.errors import check_count
 from dqn_tf.files import atomic_path
 
 if TYPE_CHECKING:  # matplotlib is imported lazily, only by the functions that draw
@@ -94,11 +95,6 @@ def require(ok: bool, given: str, rule: str) -> None:
 def is_int(value: Any) -> bool:
     """An integer, numpy's included; not a bool, which Python counts as one."""
     return isinstance(value, int | np.integer) and not isinstance(value, bool)
-
-
-def check_count(name: str, value: Any) -> None:
-    """The rule for the counts here, ``every`` and ``window``: an integer >= 1."""
-    require(is_int(value) and value >= 1, f"{name}={value!r}", f"{name} must be an integer >= 1")
 
 
 def check_point(point: Any, what: str) -> tuple[float, float]:
@@ -263,7 +259,3 @@ def trailing_mean(values: np.ndarray, window: int) -> np.ndarray:
     ends = np.arange(1, values.size + 1)
     starts = np.maximum(0, ends - window)
     return (sums[ends] - sums[starts]) / (ends - starts)
-
-
-def check_window(window: Any) -> None:  # rocket_views' name for it
-    check_count("window", window)

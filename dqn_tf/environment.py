@@ -124,8 +124,7 @@ class Environment:
     best_weights_path = property(lambda self: self.run_dir / BEST_WEIGHTS_FILE)
     checkpoint_path = property(lambda self: self.run_dir / CHECKPOINT_FILE)
 
-    # --- the book's methods -----------------------------------------------------------------
-
+    # --- the book's methods -----------------------------------------------------------------------
     def train(self, epsilon: float = 1.0, episodes: int = 1000, **kw: Any) -> list[float]:
         """Learn from scratch for ``episodes`` episodes starting at ``epsilon``; returns the
         episode returns. Keyword arguments go to :meth:`learn`."""
@@ -332,8 +331,7 @@ class Environment:
             bar,
         )
 
-    # --- saving, resuming, judging ----------------------------------------------------------
-
+    # --- saving, resuming, judging ----------------------------------------------------------------
     def save_checkpoint(self) -> Path:
         """Write the run's whole state (see :mod:`dqn_tf.checkpoint`), atomically."""
         return save_checkpoint(self)

@@ -52,8 +52,7 @@ class Memory:
         self._store_fn = tf.function(self.store)
         self._sample_fn = tf.function(self.sample_graph)
 
-    # --- graph-side pieces (called inside tf.function by the agent and the loop) -------------
-
+    # --- graph-side pieces (called inside tf.function by the agent and the loop) ------------------
     def store(
         self,
         s: tf.Tensor,
@@ -77,7 +76,6 @@ class Memory:
         return tuple(tf.gather(column, idx) for column in self.columns)
 
     # --- the originals' API, one call at a time ---------------------------------------------------
-
     def __len__(self) -> int:
         return int(self.size.numpy())
 

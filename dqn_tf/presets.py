@@ -195,8 +195,7 @@ def _known(names: Any) -> None:
         raise ConfigError(f"unknown config field(s) {unknown}; allowed: {field_names()}")
 
 
-# --- the presets ---------------------------------------------------------------------------
-
+# --- the presets ----------------------------------------------------------------------------------
 
 # presets.toml: per preset, per field, a value and its source (its header says more).
 _PRESETS = tomllib.loads(resources.files("dqn_tf").joinpath("presets.toml").read_text("utf-8"))

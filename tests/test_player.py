@@ -88,7 +88,7 @@ def test_display_frames_as_gif_display_flag(frames, monkeypatch):
 def test_display_frames_as_gif_rejects_bad_arguments(frames):
     with pytest.raises(ValueError, match="frames is empty"):
         display_frames_as_gif([])
-    with pytest.raises(ValueError, match="every=0"):
+    with pytest.raises(ValueError, match=r"every must be an integer >= 1 \(got 0\)"):
         display_frames_as_gif(frames, every=0)
     with pytest.raises(ValueError, match="scale=2"):
         display_frames_as_gif(frames, scale=2)

@@ -299,7 +299,7 @@ def test_plot_landings_empty_evaluations_and_given_axes(pyplot):
         (([], 6, [[1, 0.5, -1]]), {"eval_episodes": 10}, r"evaluations\[0\]"),
         (([], 6, [[1, 0.5, 2]]), {}, r"eval_episodes=None is not allowed"),
         (([], 6, [[1, 0.5, 2]]), {"eval_episodes": 0}, r"eval_episodes=0 is not allowed"),
-        (([], 6), {"window": 0}, r"window=0 is not allowed"),
+        (([], 6), {"window": 0}, r"window must be an integer >= 1 \(got 0\)"),
     ],
 )
 def test_plot_landings_rejects_bad_arguments(pyplot, args, kwargs, message):

@@ -26,12 +26,12 @@ from dqn_tf.display import (
     Frames,
     check_frames,
     check_point,
-    check_window,
     is_int,
     new_axes,
     require,
     trailing_mean,
 )
+from dqn_tf.errors import check_count
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -172,7 +172,7 @@ def plot_landings(
     twin Axes (``ax.twiny()``) in environment steps, which also holds the legend of both, since
     it is drawn over ``ax``. A ValueError names an argument out of range or inconsistent.
     """
-    check_window(window)
+    check_count("window", window)
     require(
         is_int(n_episodes) and n_episodes >= 1,
         f"n_episodes={n_episodes!r}",
