@@ -6,7 +6,7 @@ RUN_DIR ?= runs/lunarlander-fast-seed0
 SEED ?= 0
 STEPS ?= 150000
 
-.PHONY: install test lint docs train tensorboard notebooks bench bench-deps clean
+.PHONY: install test lint docs train tensorboard notebooks readme-gifs bench bench-deps clean
 
 # The Python versions the whole test suite has run on (pyproject.toml's requires-python says
 # the same). With another, install stops before doing anything, with one line saying how to
@@ -46,12 +46,17 @@ docs:
 tensorboard:
 	$(VENV)/bin/tensorboard --logdir runs --port 6006
 
-# Runs both notebooks in full mode (long: real presets) and saves them with their outputs.
+# Runs both notebooks in full mode (long: real presets) and saves them with their outputs
+# (never with DQN_TF_SOLVE: a learner's exercises stay theirs to do).
 notebooks:
-	DQN_TF_QUICK=0 DQN_TF_PROGRESS=0 SDL_VIDEODRIVER=dummy $(PY) -m jupyter nbconvert \
+	DQN_TF_QUICK=0 DQN_TF_MODE=full DQN_TF_PROGRESS=0 SDL_VIDEODRIVER=dummy $(PY) -m jupyter nbconvert \
 		--to notebook --execute --inplace --ExecutePreprocessor.timeout=-1 \
 		--ExecutePreprocessor.kernel_name=python3 \
 		notebooks/lunar_lander.ipynb notebooks/rocket_lander.ipynb
+
+# The README's two GIFs, replayed from the notebooks' full runs (run after make notebooks).
+readme-gifs:
+	SDL_VIDEODRIVER=dummy $(PY) notebooks/readme_gifs.py --out docs
 
 # Benchmarks (issue 3): throughput against Stable-Baselines3, and solving with three seeds.
 bench-deps:
