@@ -1,10 +1,8 @@
 """Brain: the Q-network, its target twin and the compiled update (both originals' ``Brain``).
 
-The originals call ``predict`` and ``fit`` (``sess.run`` in the book) several times per game
-step, each call a crossing from Python into TensorFlow that costs far more than a small
-network's math (``bench/loop_profile.py``). Here the whole update (target, loss, gradient
-step, summaries) is one ``tf.function``, :meth:`Brain.train_step`; ``predict`` and ``fit``
-remain for one call at a time (notebooks, tests).
+The originals call ``predict`` and ``fit`` several times per game step, each a crossing into
+TensorFlow that costs more than a small network's math; here the whole update is one
+``tf.function``, :meth:`Brain.train_step` (``predict`` and ``fit`` remain, one call at a time).
 """
 
 from __future__ import annotations
@@ -19,8 +17,7 @@ from dqn_tf.files import atomic_path
 from dqn_tf.presets import Config, ConfigError
 from dqn_tf.quiet import keras, tf  # TensorFlow without its start-up noise
 
-# A user-supplied architecture, as the book's ``neural_architecture`` argument: given the
-# input tensor and the number of actions it returns the Q-value output tensor.
+# The book's ``neural_architecture`` argument: (input tensor, number of actions) -> Q-values.
 Architecture = Callable[[keras.KerasTensor, int], keras.KerasTensor]
 
 
@@ -41,11 +38,8 @@ def _scalar(tag: str, value: tf.Tensor) -> None:
     scalar plugin's metadata keeps the book's plain names."""
     from tensorboard.plugins.scalar import metadata
 
-    tf.summary.write(
-        tag,
-        tf.cast(value, tf.float32),
-        metadata=metadata.create_summary_metadata(display_name=tag, description=""),
-    )
+    meta = metadata.create_summary_metadata(display_name=tag, description="")
+    tf.summary.write(tag, tf.cast(value, tf.float32), metadata=meta)
 
 
 class Brain:
@@ -213,9 +207,6 @@ class Brain:
     def target_model_update(self) -> None:
         """Copy the online weights into the target network."""
         self.sync_target_graph()  # plain assigns: the same code runs eagerly
-
-    def get_weights(self) -> list[np.ndarray]:
-        return self.model.get_weights()
 
     def save_weights(self, filename: str | os.PathLike) -> Path:
         """Write the online network's weights to ``filename`` (``.weights.h5``), atomically."""

@@ -75,14 +75,10 @@ def check_arguments(args: argparse.Namespace) -> None:
         raise ConfigError(f"--scale must be a number in (0, 1] (got {scale})")
     for name in ("run_dir", "gif", "to"):
         path = str(getattr(args, name, ""))
-        try:
-            path.encode("utf-8")
-        except UnicodeEncodeError:
+        if any("\udc80" <= c <= "\udcff" for c in path):  # bytes not in UTF-8 (PEP 383)
             shown = path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-            raise ConfigError(
-                f"--{name.replace('_', '-')} {shown} is not a UTF-8 path (TensorFlow and HDF5 "
-                f"take UTF-8 paths only); choose a name in UTF-8"
-            ) from None
+            flag, why = "--" + name.replace("_", "-"), "TensorFlow and HDF5 take UTF-8 paths only"
+            raise ConfigError(f"{flag} {shown} is not a UTF-8 path ({why}); choose a name in UTF-8")
 
 
 def _progress(args: argparse.Namespace) -> bool | None:

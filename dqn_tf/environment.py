@@ -1,11 +1,8 @@
 """Environment: the game, the agent and the loop between them (the book's ``Environment``).
 
-The book's ``train``, ``test``, ``incremental`` and ``learn``, with its 100-episode running
-average, on gymnasium. Unlike the book (see the README's differences): one compiled call per
-episode (:class:`~dqn_tf.loop.EpisodeRunner`); ``test`` never trains; the printed epsilon is
-the agent's; files go to a run folder (:mod:`dqn_tf.run_folder`) with a checkpoint that
-resumes exactly. What is not the book's lives in modules named for their job (evaluation,
-demonstrators, resume, interrupts, progress).
+The book's ``train``, ``test``, ``incremental`` and ``learn`` on gymnasium, one compiled call
+per episode, files in a run folder with a checkpoint that resumes exactly (differences:
+docs/differences.md). What is not the book's lives in modules named for their job.
 """
 
 from __future__ import annotations
@@ -49,10 +46,8 @@ def _check_budget(episodes: Any, steps: Any, capture_frames: bool, render_mode: 
     if episodes is None and steps is None:
         raise ConfigError("give episodes or steps (both are None)")
     if capture_frames and render_mode != "rgb_array":
-        raise ConfigError(
-            f"capture_frames needs render_mode='rgb_array' (this env has "
-            f"render_mode={render_mode!r})"
-        )
+        why = f"this env has render_mode={render_mode!r}"
+        raise ConfigError(f"capture_frames needs render_mode='rgb_array' ({why})")
 
 
 class Environment:
@@ -174,15 +169,12 @@ class Environment:
         episodes completed in this call. After SIGINT, SIGTERM or SIGHUP it saves the run and
         raises TrainingInterrupted.
 
-        Args:
-            epsilon: starting exploration rate; None keeps the agent's.
-            episodes: episodes to play (None: until ``steps`` are used up).
-            trainable: store transitions and learn (False: greedy test, nothing stored).
-            incremental: first continue from the run folder (the book's ``incremental``).
-            steps: a budget of game steps; it may end an episode early (not recorded).
-            log_every: print the book's episode line every this many episodes (0: never).
-            capture_frames: keep the last episode's frames in ``self.runner.frames``.
-            progress: a progress bar (True/False); None: in a terminal or a notebook.
+        ``epsilon``: the starting exploration rate (None keeps the agent's); ``episodes`` (None:
+        until ``steps`` are used); ``trainable``: store and learn (else greedy, nothing stored);
+        ``incremental``: first continue from the run folder; ``steps``: a budget of game steps,
+        which may cut an episode (not recorded); ``log_every``: the book's line every N episodes
+        (0: never); ``capture_frames``: keep the last episode's frames in ``runner.frames``;
+        ``progress``: a bar (None: in a terminal or a notebook).
         """
         _check_budget(episodes, steps, capture_frames, self.env.render_mode)
         # One writer per run folder, for as long as it writes (dqn_tf.run_folder).

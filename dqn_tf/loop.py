@@ -1,16 +1,11 @@
 """One whole episode per compiled call, built from the Agent's pieces.
 
-A loop that returns to Python on every step pays two or three Python-to-TensorFlow crossings
-per step (act, store, update), each several times the cost of the game's step
-(``bench/loop_profile.py``). Here one ``tf.function`` runs an episode in a ``tf.while_loop``:
-the game steps through ``tf.numpy_function``, everything else (action, storing, update, target
-sync, epsilon schedule) stays in the graph, and Python is entered again when the episode ends.
-
-The loop body is the originals' inner loop with one change of order (``Config.learn_order``,
-"overlap" by default): it acts, updates from the replay memory as it was, steps the game and
-then stores the transition, so the update and the game's step run at once on two cores. With
-``learn_order="original"`` it steps, stores, then updates, as the originals do. The originals'
-one-call-at-a-time methods in the same order give the same run (tests/test_environment.py).
+Each Python-to-TensorFlow crossing costs several times a game step (``bench/loop_profile.py``),
+so one ``tf.function`` runs an episode in a ``tf.while_loop``: the game steps through
+``tf.numpy_function``, everything else stays in the graph. With ``learn_order="overlap"`` (the
+default) it acts, updates from the memory as it was, then steps the game and stores, so the
+update and the game's step run at once on two cores; with ``"original"`` it steps, stores and
+updates, as the originals do (the one-call-at-a-time methods give the same run).
 """
 
 from __future__ import annotations

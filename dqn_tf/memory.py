@@ -29,7 +29,7 @@ class Memory:
         self.capacity = memory_size
         self.state_size = state_size
         self.generator = generator if generator is not None else tf.random.Generator.from_seed(0)
-        n = memory_size
+        n = memory_size  # the rows of every array
 
         def zeros(name: str, shape: tuple[int, ...], dtype: tf.DType) -> tf.Variable:
             return tf.Variable(tf.zeros(shape, dtype), trainable=False, name=name)

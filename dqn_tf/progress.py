@@ -13,8 +13,6 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["advance", "bar", "enabled", "episodes_bar", "say"]
-
 
 def _in_notebook() -> bool:
     """True inside a Jupyter kernel (where tqdm.auto draws a widget)."""

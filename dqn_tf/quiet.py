@@ -17,8 +17,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from types import ModuleType
 
-__all__ = ["keras", "kept_lines", "log_severity", "quiet_native_stderr", "tf"]
-
 SEVERITIES = "IWEF"  # absl's INFO, WARNING, ERROR, FATAL: index = TF_CPP_MIN_LOG_LEVEL
 # absl's C++ log prefix: severity letter, month and day, time, thread id, file:line]
 # (before absl is set up, the time reads 00:00:<seconds since 1970>).

@@ -1,7 +1,7 @@
 """Sweeps: one preset trained over a grid of settings and several seeds, on Ray Tune.
 
 A trial is a run folder ``<sweep>/<setting>/seed<S>/``, trained to its budget as ``train
---resume`` would, then run through ``evaluate --seed 1000+S``; so the same command run again
+--resume`` would, then judged by ``evaluate`` (held-out starts); so the same command run again
 continues a stopped sweep. Tune runs the grid; its results become the tables."""
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from dqn_tf.progress import say
 from dqn_tf.run_folder import CONFIG_FILE, check_same_settings, read_config, read_history
 
 TRIAL_FILE, SWEEP_FILE = "trial.json", "sweep.json"  # a trial's last report; what the sweep is
-EVAL_SEED_BASE = 1000  # final greedy episodes: `evaluate --seed 1000+S`, as bench/solve.py
 DONE = ("finished", "diverged", "stopped_early")  # a rerun would only repeat these
 ASKED = {"preset": "fast", "env": None, "seeds": [0], "grid": {}, "eval_episodes": 100,
          "cpus_per_trial": 1.0}  # what a sweep is, and its defaults  # fmt: skip
@@ -140,8 +139,8 @@ def run_trial(config: Mapping[str, Any], report: Callable[[dict], None]) -> dict
     summary = {**figures(status), "best_at_steps": best_at}
     for w in ("final", "best") if status == "finished" else ():
         if (env.best_weights_path if w == "best" else env.weights_path).is_file():
-            args = ["evaluate", "--run-dir", str(run_dir), "--weights", w, "--seed",
-                    str(EVAL_SEED_BASE + seed), "--episodes", str(s["eval_episodes"])]  # fmt: skip
+            args = ["evaluate", "--run-dir", str(run_dir), "--weights", w, "--episodes",
+                    str(s["eval_episodes"])]  # fmt: skip
             found = (parsed := build_parser().parse_args([*args, "--no-progress"])).func(parsed)
             summary |= {f"{w}_{k}": found[k] for k in ("mean", "std", "landings") if k in found}
     write_json_atomic(run_dir / TRIAL_FILE, summary)
@@ -329,7 +328,7 @@ def sweep(preset: str | None = None, *, run_dir: str | os.PathLike, steps: int |
     finally:
         bar.close() if bar is not None else None
         ray.shutdown() if own else None
-    note = f"greedy mean and std over {asked['eval_episodes']} episodes, evaluation seed 1000+S"
+    note = f"greedy mean and std over {asked['eval_episodes']} episodes from starts 1000, 1001..."
     header = f"# Sweep\n\n{json.dumps({**asked, 'budget': budget})}\n\nfinal and best: {note}"
     result = write_results(sweep_dir, trials, reported, ended, header)
     if log:
