@@ -53,6 +53,7 @@ notebooks:
 		--to notebook --execute --inplace --ExecutePreprocessor.timeout=-1 \
 		--ExecutePreprocessor.kernel_name=python3 \
 		notebooks/lunar_lander.ipynb notebooks/rocket_lander.ipynb
+	$(PY) docs/render.py  # the README quotes the notebooks' part times
 
 # The README's two GIFs, replayed from the notebooks' full runs (run after make notebooks).
 readme-gifs:

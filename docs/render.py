@@ -121,6 +121,37 @@ def presets(page: Page) -> str:
     return preset_table().strip()
 
 
+def notebook_times(page: Page) -> str:
+    """How long each notebook's saved full run took, part by part, from the time table the
+    notebook itself keeps under its set-up cell (notebooks/course.py's PartClock)."""
+    lines = []
+    for name in ("lunar_lander", "rocket_lander"):
+        path = ROOT / "notebooks" / f"{name}.ipynb"
+        outputs = [o for c in json.loads(path.read_text())["cells"] for o in c.get("outputs", [])]
+        tables = [
+            "".join(o["data"]["text/markdown"])
+            for o in outputs
+            if "| part | seconds (" in "".join(o.get("data", {}).get("text/markdown", ""))
+        ]
+        link = os.path.relpath(path, page.path.parent)
+        if not tables:
+            lines.append(
+                f"- [`notebooks/{name}.ipynb`]({link}): not run in full yet (`make notebooks`)"
+            )
+            continue
+        header, *rows = tables[0].splitlines()
+        where = header.split("this run on ", 1)[-1].rstrip(" |)")
+        parts = [r.strip("|").split("|") for r in rows[1:] if not r.startswith("| **")]
+        total = sum(float(seconds) for _, seconds in parts)
+        long = [(part.strip(), float(sec)) for part, sec in parts if float(sec) >= 5]
+        each = ", ".join(f"{part} {sec:.0f} s" for part, sec in long)
+        rest = total - sum(sec for _, sec in long)
+        took = f"{total / 60:.1f} min in its saved full run on {where}"
+        lines.append(f"- [`notebooks/{name}.ipynb`]({link}): {took}: {each}, the other parts "
+                     f"{rest:.0f} s together")  # fmt: skip
+    return "\n".join(lines)
+
+
 def layout(page: Page) -> str:
     """One line per module of the package: its name and the first line of its docstring."""
     lines = []
@@ -483,6 +514,7 @@ RENDERERS: dict[str, Callable[..., str | None]] = {
         layout,
         solve_table,
         train_time,
+        notebook_times,
         book_run,
         sweep_table,
         rocket_runs,
