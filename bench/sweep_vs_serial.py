@@ -5,7 +5,7 @@
 
 Both sides do the same work through the real command line: for every setting and seed,
 train, then evaluate the final and the best weights with `--eval-episodes` greedy episodes
-and evaluation seed 1000 + seed. The serial side is `python -m dqn_tf train ... --json` and
+on the held-out starts 1000, 1001, ... The serial side is `python -m dqn_tf train ... --json` and
 `python -m dqn_tf evaluate ... --json` per run; the sweep side is one `python -m dqn_tf sweep
 ... --json` (Ray started for it and stopped after, `--max-concurrent` trials of
 `--cpus-per-trial` CPUs). Each wall time includes every process start. The script also checks
@@ -89,8 +89,8 @@ def main() -> None:
                 f"serial, per run: {prefix}python -m dqn_tf {shlex.join(train)} --json", flush=True
             )
         trained = cli(*train, threads=args.serial_threads)
-        evaluate = ["evaluate", "--run-dir", str(t.run_dir), "--episodes",
-                    str(args.eval_episodes), "--seed", str(1000 + t.seed)]  # fmt: skip
+        # The held-out starts 1000, 1001, ... (evaluate's default), as the sweep judges trials.
+        evaluate = ["evaluate", "--run-dir", str(t.run_dir), "--episodes", str(args.eval_episodes)]
         final = cli(*evaluate, threads=args.serial_threads)
         has_best = (t.run_dir / "best.weights.h5").is_file()
         best = (

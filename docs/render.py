@@ -50,7 +50,7 @@ COMMANDS = {
     "sweep_vs_serial": "python bench/sweep_vs_serial.py --preset fast --steps 20000 --seeds 0 1 2 "
     "--set learning_rate=0.00063,0.001 --eval-episodes 20 --serial-threads 1",
     "solve_fast": f"{_SOLVE} --preset fast",
-    "solve_fast_overlap": f"{_SOLVE} --preset fast --set learn_order=overlap --tag -overlap",
+    "solve_fast_overlap": f"{_SOLVE} --preset fast --set learn_order=overlap --tag=-overlap",
     "solve_book": "python bench/solve.py --preset book --seeds 0 --episodes 5000 "
     "--eval-episodes 100",
     "solve_rocket": "python bench/solve.py --preset rocket --seeds 0 1 --steps 1000000 "

@@ -179,9 +179,8 @@ def _progress_callback(trials: Sequence[Trial], ended: dict[int, str], log: bool
 
 def write_results(sweep_dir: Path, trials: Sequence[Trial], reported: Any, ended: Mapping[int, str],
                   header: str) -> dict:  # fmt: skip
-    """A row per trial: setting, seed, last report (the ResultGrid's DataFrame) and status, as
-    ``results.csv``, ``results.md`` and per setting ``curves.png`` (no pyplot: it would keep
-    the figures in a notebook); returned too."""
+    """A row per trial (setting, seed, last report, status) in ``results.csv`` and ``results.md``,
+    a ``curves.png`` per setting (no pyplot: a notebook would keep the figures); returned too."""
     import pandas as pd
     from matplotlib.figure import Figure
 
@@ -225,7 +224,8 @@ def write_results(sweep_dir: Path, trials: Sequence[Trial], reported: Any, ended
         with atomic_path(path) as tmp:
             tmp.write_text(text)
     tables = {"trials": frame, "summary": summary}
-    return {k: json.loads(f.to_json(orient="records")) for k, f in tables.items()} | {
+    records = {k: f.to_json(orient="records", double_precision=15) for k, f in tables.items()}
+    return {k: json.loads(text) for k, text in records.items()} | {
         "curves": [str(sweep_dir / c) for c in curves], "markdown": markdown,
         **{k: str(v) for k, v in paths.items()}}  # fmt: skip
 
