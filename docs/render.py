@@ -128,11 +128,8 @@ def notebook_times(page: Page) -> str:
     for name in ("lunar_lander", "rocket_lander"):
         path = ROOT / "notebooks" / f"{name}.ipynb"
         outputs = [o for c in json.loads(path.read_text())["cells"] for o in c.get("outputs", [])]
-        tables = [
-            "".join(o["data"]["text/markdown"])
-            for o in outputs
-            if "| part | seconds (" in "".join(o.get("data", {}).get("text/markdown", ""))
-        ]
+        texts = ["".join(o.get("data", {}).get("text/markdown", "")) for o in outputs]
+        tables = [text for text in texts if "| part | seconds (" in text]
         link = os.path.relpath(path, page.path.parent)
         if not tables:
             lines.append(

@@ -26,7 +26,7 @@ from dqn_tf.demonstrators import demonstrate
 from dqn_tf.errors import check_count
 from dqn_tf.evaluation import EVAL_SEED_OFFSET
 from dqn_tf.files import save_together
-from dqn_tf.games import make_env
+from dqn_tf.games import check_eval_env, make_env
 from dqn_tf.interrupts import TrainingInterrupted, stop_on_signals
 from dqn_tf.loop import LEARN, NONE, STORE, EpisodeRunner
 from dqn_tf.memory import check_fits
@@ -81,7 +81,7 @@ class Environment:
         self.nS = int(self.env.observation_space.shape[0])
         self.nA = int(self.env.action_space.n)
         if self.config.eval_env:
-            evaluation.check_eval_env(self.config, self.env)
+            check_eval_env(self.config, self.env)
         check_fits(self.config.memory_size, self.config.hidden, self.nS, self.nA)
         self.run_dir = Path(run_dir or Path("runs", f"{self.config.env}-seed{seed}"))
         tensorboard = self.run_dir / "tensorboard" if summaries else None

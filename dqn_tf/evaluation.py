@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from dqn_tf.games import HELD_OUT_SEED, check_eval_env, make_env  # noqa: F401  (Environment's)
+from dqn_tf.games import HELD_OUT_SEED, make_env
 from dqn_tf.loop import NONE, EpisodeRunner
 from dqn_tf.presets import Config
 from dqn_tf.quiet import tf

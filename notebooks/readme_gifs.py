@@ -23,13 +23,13 @@ import dqn_tf  # noqa: F401  (registers RocketLander-v0)
 from dqn_tf import Environment
 from dqn_tf.display import frames_to_gif, record_episode
 from dqn_tf.envs.rocket_views import close_up
-from dqn_tf.games import make_env
+from dqn_tf.games import HELD_OUT_SEED, make_env
 from dqn_tf.run_folder import weights_file
 
 ROOT = Path(__file__).resolve().parents[1]
 LUNAR_RUN = ROOT / "runs/notebooks/lunar_lander/full/train"
 ROCKET_RUN = ROOT / "runs/notebooks/rocket_lander/full/rocket"
-FIRST_START = 1000  # the held-out starts of both notebooks
+FIRST_START = HELD_OUT_SEED  # the held-out starts of both notebooks and of evaluate
 ROCKET_STARTS = 40  # starts tried for a landing
 
 
