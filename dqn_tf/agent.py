@@ -42,7 +42,7 @@ class Agent:
         self.brain = Brain(nS, nA, config, neural_architecture, summaries_dir)
         # The book's names for the two networks.
         self.model, self.target_model = self.brain.model, self.brain.target_model
-        self.memory = Memory(config.memory_size, nS, self.generator)
+        self.memory = Memory(config.memory_size, nS, self.generator, config.priority_alpha > 0)
         self._epsilon = tf.Variable(float(config.epsilon_start), trainable=False, name="epsilon")
         # Agent steps (decisions) taken while learning; they drive the Keras notebook's linear
         # epsilon phase and step-based target sync.
@@ -103,7 +103,33 @@ class Agent:
 
     def replay_graph(self) -> tf.Tensor:
         """Sample a batch and take one compiled update; returns the loss."""
-        return self.brain.train_step(*self.memory.sample_graph(self.batch_size))
+        cfg = self.config
+        if cfg.n_step > 1 or cfg.priority_alpha > 0:
+            return self.replay_after_the_book_graph()
+        return self.brain.train_step(*self.memory.sample_graph(self.batch_size))[0]
+
+    def replay_after_the_book_graph(self) -> tf.Tensor:
+        """:meth:`replay_graph` with n-step returns and prioritized replay: sample by priority
+        and weigh each row by ``(N P(i))^-beta`` over its batch's largest (the weights undo the
+        bias of sampling by priority, fully once beta reaches 1), or uniformly; sum n rewards;
+        then give the batch its new priorities ``(|TD error| + eps)^alpha``."""
+        cfg, memory = self.config, self.memory
+        weights = None
+        if cfg.priority_alpha > 0:
+            idx, p = memory.sample_prioritized(self.batch_size)
+            weights = self.importance_weights(p)
+        else:
+            idx = self.generator.uniform((self.batch_size,), 0, memory.size, dtype=tf.int64)
+        s, a, r, s_, terminated, demo = (tf.gather(column, idx) for column in memory.columns)
+        discount = None
+        if cfg.n_step > 1:
+            r, s_, terminated, discount = memory.n_step_graph(idx, cfg.n_step, cfg.gamma)
+        loss, td_errors = self.brain.train_step(s, a, r, s_, terminated, demo, discount, weights)
+        if cfg.priority_alpha > 0:
+            memory.update_priorities(
+                idx, (tf.abs(td_errors) + cfg.priority_eps) ** cfg.priority_alpha
+            )
+        return loss
 
     def update_graph(self) -> tuple[tf.Tensor, tf.Tensor]:
         """One step's learning, ``(updated, loss)``: sync, count, decay epsilon, maybe replay.
@@ -124,6 +150,18 @@ class Agent:
         if ready:
             loss = self.replay_graph()
         return ready, loss
+
+    def importance_weights(self, p: tf.Tensor) -> tf.Tensor:
+        """Prioritized replay's weights of a batch drawn with probabilities ``p``:
+        ``(N P(i))^-beta`` over their largest, ``beta`` rising linearly from ``priority_beta``
+        to 1 over ``priority_beta_steps`` decisions. Rows sampled more often than uniform
+        sampling would (``N P(i) > 1``) weigh less; dividing by the largest only scales the
+        step down."""
+        cfg = self.config
+        done = tf.cast(self.steps, tf.float32) / max(cfg.priority_beta_steps, 1)
+        beta = cfg.priority_beta + (1.0 - cfg.priority_beta) * tf.minimum(done, 1.0)
+        weights = (tf.cast(self.memory.size, tf.float32) * p) ** -beta
+        return weights / tf.reduce_max(weights)
 
     def observe_graph(
         self,

@@ -21,15 +21,33 @@ from dqn_tf.quiet import keras, tf  # TensorFlow without its start-up noise
 Architecture = Callable[[keras.KerasTensor, int], keras.KerasTensor]
 
 
-def dense_network(hidden: tuple[int, ...]) -> Architecture:
-    """ReLU hidden layers of the given sizes and a linear output (book: (32, 32))."""
+def dense_network(hidden: tuple[int, ...], dueling: bool = False) -> Architecture:
+    """ReLU hidden layers of the given sizes and a linear output (book: (32, 32)). ``dueling``
+    (after the book): the last hidden layer becomes two streams, one for the state's value V
+    and one for each action's advantage A, combined by :class:`Dueling`."""
 
     def build(x: keras.KerasTensor, n_actions: int) -> keras.KerasTensor:
-        for units in hidden:
+        for units in hidden[:-1] if dueling else hidden:
             x = keras.layers.Dense(units, activation="relu")(x)
-        return keras.layers.Dense(n_actions, activation=None)(x)
+        if not dueling:
+            return keras.layers.Dense(n_actions, activation=None)(x)
+        value = keras.layers.Dense(hidden[-1], activation="relu", name="value_stream")(x)
+        advantage = keras.layers.Dense(hidden[-1], activation="relu", name="advantage_stream")(x)
+        value = keras.layers.Dense(1, name="value")(value)
+        return Dueling()([value, keras.layers.Dense(n_actions, name="advantage")(advantage)])
 
     return build
+
+
+@keras.saving.register_keras_serializable(package="dqn_tf")
+class Dueling(keras.layers.Layer):
+    """``Q(s, a) = V(s) + A(s, a) - mean_a' A(s, a')`` (Wang et al. 2016). V + A alone could
+    move any constant between the two; subtracting the mean pins it: the advantages average
+    zero, and V is the mean of the Q-values."""
+
+    def call(self, inputs: list[keras.KerasTensor]) -> keras.KerasTensor:
+        value, advantage = inputs
+        return value + advantage - keras.ops.mean(advantage, axis=1, keepdims=True)
 
 
 def _scalar(tag: str, value: tf.Tensor) -> None:
@@ -58,7 +76,14 @@ class Brain:
     ) -> None:
         self.nS, self.nA = nS, nA
         self.config = config = config if config is not None else Config()
-        self.neural_architecture = neural_architecture or dense_network(config.hidden)
+        if neural_architecture is not None and config.dueling:
+            raise ConfigError(
+                "dueling=true builds dense_network's dueling head: with a neural_architecture "
+                "of your own, build the head in it and leave dueling false"
+            )
+        self.neural_architecture = neural_architecture or dense_network(
+            config.hidden, config.dueling
+        )
         self.model = self._build("q")
         self.target_model = self._build("target_q")
         self.optimizer = self._make_optimizer()
@@ -95,12 +120,20 @@ class Brain:
         """Q-values of a batch of states ``(B, nS)`` from the online or target net."""
         return (self.target_model if target else self.model)(s, training=False)
 
-    def td_targets(self, r: tf.Tensor, s_: tf.Tensor, terminated: tf.Tensor) -> tf.Tensor:
+    def td_targets(
+        self,
+        r: tf.Tensor,
+        s_: tf.Tensor,
+        terminated: tf.Tensor,
+        discount: tf.Tensor | float | None = None,
+    ) -> tf.Tensor:
         """``r + gamma * Q_target(s_, a*)`` for non-terminal ``s_``, ``r`` for terminal ones.
 
         ``a*`` is the online net's argmax (Double DQN, book) or the target net's (plain DQN,
-        the Keras notebook, which is the same as taking the target net's max).
+        the Keras notebook, which is the same as taking the target net's max). With n-step
+        returns, ``r`` is a sum of k rewards and ``discount`` is ``gamma^k`` per row.
         """
+        discount = self.config.gamma if discount is None else discount
         q_next_target = self.target_model(s_, training=False)
         if self.config.double_dqn:
             best = tf.argmax(self.model(s_, training=False), axis=1, output_type=tf.int32)
@@ -108,7 +141,7 @@ class Brain:
         else:
             q_next = tf.reduce_max(q_next_target, axis=1)
         not_done = 1.0 - tf.cast(terminated, tf.float32)
-        return tf.cast(r, tf.float32) + self.config.gamma * not_done * q_next
+        return tf.cast(r, tf.float32) + discount * not_done * q_next
 
     def train_step(
         self,
@@ -118,23 +151,28 @@ class Brain:
         s_: tf.Tensor,
         terminated: tf.Tensor,
         demo: tf.Tensor | None = None,
-    ) -> tf.Tensor:
-        """One gradient step on a batch of transitions; returns the loss.
+        discount: tf.Tensor | None = None,
+        weights: tf.Tensor | None = None,
+    ) -> tuple[tf.Tensor, tf.Tensor]:
+        """One gradient step on a batch of transitions; returns the loss and the TD errors.
 
         Like both originals, the regression target is the online net's own prediction with the
         taken action's entry replaced by the TD target, and the loss is averaged over all
         ``B * nA`` entries (the untaken ones contribute zero error), so the reported loss
-        equals the originals' (without demonstrations, see :meth:`_margin_loss`).
+        equals the originals' (without demonstrations, see :meth:`_margin_loss`). After the
+        book: ``discount`` per row (n-step), ``weights`` per row (prioritized replay).
         """
-        target = tf.stop_gradient(self.td_targets(r, s_, terminated))
+        target = tf.stop_gradient(self.td_targets(r, s_, terminated, discount))
         a = tf.cast(a, tf.int32)
         taken = tf.stack([tf.range(tf.shape(a)[0], dtype=tf.int32), a], axis=1)
         with_margin = self.config.demo_margin > 0 and demo is not None
-        return self._regress(
+        loss, q = self._regress(
             s,
             lambda q: tf.tensor_scatter_nd_update(tf.stop_gradient(q), taken, target),
             self._margin_loss(a, demo) if with_margin else None,
+            weights,
         )
+        return loss, target - tf.gather(q, a, axis=1, batch_dims=1)
 
     def _margin_loss(self, a: tf.Tensor, demo: tf.Tensor) -> Callable[[tf.Tensor], tf.Tensor]:
         """DQfD's large-margin loss (Hester et al. 2018) on the demonstrations (``demo``) of a
@@ -157,19 +195,21 @@ class Brain:
         s: tf.Tensor,
         make_y: Callable[[tf.Tensor], tf.Tensor],
         extra_loss: Callable[[tf.Tensor], tf.Tensor] | None = None,
-    ) -> tf.Tensor:
-        """One gradient step of ``loss(make_y(Q(s)), Q(s))`` (plus ``extra_loss(Q(s))``): the
-        originals' ``fit`` on one batch, shared by :meth:`train_step` and :meth:`fit`."""
+        weights: tf.Tensor | None = None,
+    ) -> tuple[tf.Tensor, tf.Tensor]:
+        """One gradient step of ``loss(make_y(Q(s)), Q(s))`` (plus ``extra_loss(Q(s))``), each
+        row weighted by ``weights`` if given: the originals' ``fit`` on one batch, shared by
+        :meth:`train_step` and :meth:`fit`. Returns the loss and ``Q(s)`` before the step."""
         with tf.GradientTape() as tape:
             q = self.model(s, training=True)
-            loss = self.loss_fn(make_y(q), q)
+            loss = self.loss_fn(make_y(q), q, sample_weight=weights)
             if extra_loss is not None:
                 loss += extra_loss(q)
         variables = self.model.trainable_variables
         self.optimizer.apply(tape.gradient(loss, variables), variables)
         self.updates.assign_add(1)
         self._write_summaries(loss, q)
-        return loss
+        return loss, q
 
     def _write_summaries(self, loss: tf.Tensor, q: tf.Tensor) -> None:
         if self.summary_writer is None:
@@ -182,7 +222,7 @@ class Brain:
             _scalar("mean_q_value", tf.reduce_mean(q))
 
     def _fit_graph(self, s: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
-        return self._regress(s, lambda _q: y)
+        return self._regress(s, lambda _q: y)[0]
 
     def sync_target_graph(self) -> None:
         for target, online in zip(self.target_model.weights, self.model.weights, strict=True):

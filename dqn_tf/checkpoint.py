@@ -44,6 +44,11 @@ def _variables(env: Environment) -> list[tuple[str, Any]]:
         *((f"optimizer/{i}", w) for i, w in enumerate(brain.optimizer.variables)),
         ("brain/updates", brain.updates),
         *((f"memory/{name}", getattr(agent.memory, name)) for name in _MEMORY),
+        *(
+            (f"memory/{name}", getattr(agent.memory, name))
+            for name in ("priorities", "max_priority")
+            if agent.memory.priorities is not None  # prioritized replay (after the book)
+        ),
         ("agent/epsilon", agent._epsilon),
         ("agent/steps", agent.steps),
         ("agent/generator", agent.generator.state),

@@ -16,13 +16,15 @@ from dqn_tf.quiet import tf  # TensorFlow without its start-up noise
 class Memory:
     """Replay memory of ``memory_size`` transitions that overwrites the oldest when full.
 
-    ``generator``, the run's, draws the samples; without it, a private one seeded with 0."""
+    ``generator``, the run's, draws the samples; without it, a private one seeded with 0.
+    ``prioritized`` adds a priority per transition (prioritized replay, after the book)."""
 
     def __init__(
         self,
         memory_size: int,
         state_size: int,
         generator: tf.random.Generator | None = None,
+        prioritized: bool = False,
     ) -> None:
         check_count("memory_size", memory_size)
         check_count("state_size", state_size)
@@ -46,6 +48,10 @@ class Memory:
             # Next slot to write and number of valid transitions; int64 never overflows.
             self.index = zeros("index", (), tf.int64)
             self.size = zeros("size", (), tf.int64)
+            # Prioritized replay: each transition's priority, already raised to alpha (what
+            # sampling weighs), and the largest so far, which every new transition gets.
+            self.priorities = zeros("priorities", (n,), tf.float32) if prioritized else None
+            self.max_priority = tf.Variable(1.0, trainable=False, name="max_priority")
         # A transition's fields, in the order store takes them and sample_graph returns them.
         names = ("states", "actions", "rewards", "next_states", "terminated", "demo")
         self.columns = tuple(getattr(self, name) for name in names)
@@ -65,6 +71,10 @@ class Memory:
         for column, value in zip(self.columns, (s, a, r, s_, terminated, False), strict=True):
             row = tf.reshape(tf.cast(value, column.dtype), (1, *column.shape[1:]))
             column.scatter_update(tf.IndexedSlices(row, self.index[None]))
+        if self.priorities is not None:
+            self.priorities.scatter_update(
+                tf.IndexedSlices(self.max_priority[None], self.index[None])
+            )
         self.index.assign((self.index + 1) % self.capacity)
         self.size.assign(tf.minimum(self.size + 1, self.capacity))
 
@@ -74,6 +84,51 @@ class Memory:
         replacement; with it, as DQN at scale does, costs one draw per row, not a shuffle."""
         idx = self.generator.uniform((n,), minval=0, maxval=self.size, dtype=tf.int64)
         return tuple(tf.gather(column, idx) for column in self.columns)
+
+    # --- after the book: prioritized replay and n-step returns -----------------------------------
+    def sample_prioritized(self, n: int) -> tuple[tf.Tensor, tf.Tensor]:
+        """``n`` indices drawn with replacement, each with probability ``P(i)`` proportional to
+        its priority (Schaul et al. 2016, proportional), and those probabilities. A running sum
+        of all priorities and a binary search per draw: O(size) per batch, no sum tree."""
+        cumulative = tf.cumsum(self.priorities[: self.size])
+        u = self.generator.uniform((n,), dtype=tf.float32) * cumulative[-1]
+        idx = tf.searchsorted(cumulative, u, side="right")
+        idx = tf.minimum(tf.cast(idx, tf.int64), self.size - 1)  # u rounded up to the total
+        return idx, tf.gather(self.priorities, idx) / cumulative[-1]
+
+    def update_priorities(self, idx: tf.Tensor, priorities: tf.Tensor) -> None:
+        """Set the sampled transitions' priorities (already raised to alpha) after an update."""
+        self.priorities.scatter_update(tf.IndexedSlices(priorities, idx))
+        self.max_priority.assign(tf.maximum(self.max_priority, tf.reduce_max(priorities)))
+
+    def n_step_graph(self, idx: tf.Tensor, n: int, gamma: float) -> tuple[tf.Tensor, ...]:
+        """The n-step transitions starting at ``idx``: ``(rewards, next_states, terminated,
+        discounts)``, with rewards ``r_t + gamma r_t+1 + ... `` over up to ``n`` steps and the
+        discount ``gamma^k`` of the k steps summed. A transition continues the one before it
+        when it was stored after it and starts from its next state; an episode's end breaks
+        the chain: a terminated one leaves nothing to bootstrap, a truncated one bootstraps
+        from its last next state, and no sum mixes two episodes."""
+        newer = (self.index - 1 - idx) % self.capacity  # transitions stored after each one
+        reward_sum = tf.zeros(tf.shape(idx), tf.float32)
+        discount = tf.ones(tf.shape(idx), tf.float32)
+        going, last = tf.ones(tf.shape(idx), tf.bool), idx
+        for k in range(n):
+            j = (idx + k) % self.capacity
+            if k > 0:
+                continues = tf.reduce_all(
+                    tf.gather(self.states, j) == tf.gather(self.next_states, last), axis=1
+                )
+                going = going & (newer >= k) & continues
+            reward_sum += tf.where(going, discount * tf.gather(self.rewards, j), 0.0)
+            discount = tf.where(going, discount * gamma, discount)
+            last = tf.where(going, j, last)
+            going = going & ~tf.gather(self.terminated, j)
+        return (
+            reward_sum,
+            tf.gather(self.next_states, last),
+            tf.gather(self.terminated, last),
+            discount,
+        )
 
     # --- the originals' API, one call at a time ---------------------------------------------------
     def __len__(self) -> int:
@@ -124,6 +179,10 @@ class Memory:
         demos = np.full(n, bool(demo))
         for column, values in zip(self.columns, (s, a, r, s_, terminated, demos), strict=True):
             column.scatter_update(tf.IndexedSlices(tf.constant(values[rows], column.dtype), idx))
+        if self.priorities is not None:
+            self.priorities.scatter_update(
+                tf.IndexedSlices(tf.fill([keep], self.max_priority), idx)
+            )
         self.index.assign((start + n) % self.capacity)
         self.size.assign(min(int(self.size.numpy()) + n, self.capacity))
 

@@ -118,6 +118,18 @@ class Config:
     eval_env: str = _field("", _GAME_OR_NONE)
     # A full resumable checkpoint every this many episodes (0: only at the end or on a stop).
     checkpoint_every: int = _field(100, _integer(0))
+    # After the book (notebooks/after_the_book.ipynb), each off by default. n-step returns
+    # (Sutton 1988; Rainbow): the target sums n discounted rewards, then bootstraps.
+    n_step: int = _field(1, _integer(1))
+    # Wang et al. 2016: Q = V + A - mean(A), from two streams of the last hidden layer.
+    dueling: bool = _field(False, _BOOL)
+    # Schaul et al. 2016, proportional: transitions drawn with probability ~ priority^alpha
+    # (0: uniform, off); priority = |TD error| + priority_eps; importance weights with an
+    # exponent rising linearly from priority_beta to 1 over priority_beta_steps decisions.
+    priority_alpha: float = _field(0.0, _UNIT)
+    priority_beta: float = _field(0.4, _UNIT)
+    priority_beta_steps: int = _field(100_000, _integer(0))
+    priority_eps: float = _field(1e-6, _POSITIVE)
 
     def __post_init__(self) -> None:
         # Lists from JSON become tuples so configs compare equal after a round trip.

@@ -66,7 +66,7 @@ def test_plain_dqn_target_by_hand():
 def test_compiled_update_loss_by_hand(changes, expected_loss):
     brain = make_brain(**changes)
     before = brain.model.get_weights()
-    loss = float(brain._train_step(*_tensors()))
+    loss = float(brain._train_step(*_tensors())[0])
     assert loss == pytest.approx(expected_loss, rel=1e-6)
     assert int(brain.updates.numpy()) == 1
     after = brain.model.get_weights()
@@ -74,7 +74,7 @@ def test_compiled_update_loss_by_hand(changes, expected_loss):
     # Target network untouched by the update.
     np.testing.assert_array_equal(brain.target_model.get_weights()[0], 2 * np.eye(2))
     # The step went downhill: the same batch now has a smaller loss.
-    assert float(brain._train_step(*_tensors())) < loss
+    assert float(brain._train_step(*_tensors())[0]) < loss
 
 
 def test_update_only_moves_taken_actions_columns():
@@ -145,7 +145,7 @@ def test_demo_margin_loss_by_hand(demo):
     # Row 0: max(0 + 0, 1 + 1.5) - Q(s0, 0) = 2.5; row 1: max(1 + 1.5, 0 + 0) - Q(s1, 1) = 2.5.
     # Only demonstration rows count, averaged over the whole batch of 2.
     brain = make_brain(demo_margin=1.5, **DEMOS)
-    loss = float(brain._train_step(*_tensors(), tf.constant(demo)))
+    loss = float(brain._train_step(*_tensors(), tf.constant(demo))[0])
     assert loss == pytest.approx(2.0 + 2.5 * sum(demo) / 2, rel=1e-6)
 
 
@@ -155,8 +155,8 @@ def test_demo_margin_is_zero_once_the_demonstrated_action_leads():
     # Q_t(s_0, 0) = 2 and 2; Q(s, a) = 1 and 1; errors 1, 1 over 4 entries).
     brain = make_brain(demo_margin=1.0, **DEMOS)
     s, _, r, s_, t = _tensors()
-    loss = float(brain._train_step(s, tf.constant([1, 0]), r, s_, t, tf.constant([True, True])))
+    loss = float(brain._train_step(s, tf.constant([1, 0]), r, s_, t, tf.constant([True, True]))[0])
     assert loss == pytest.approx((1 + 1) / 4, rel=1e-6)
     # Without the flags (an ordinary batch) the margin never applies.
     plain = make_brain(demo_margin=1.0, **DEMOS)
-    assert float(plain._train_step(*_tensors())) == pytest.approx(2.0, rel=1e-6)
+    assert float(plain._train_step(*_tensors())[0]) == pytest.approx(2.0, rel=1e-6)
