@@ -6,7 +6,9 @@
 Each seed runs the real command line (`python -m dqn_tf train ... --json`, then
 `python -m dqn_tf evaluate ... --json`) in runs/solve/<preset>-seed<S>. "Solved" means the
 mean return of the greedy evaluation episodes is at least 200, with the weights at the end of
-training or with the best weights kept by the periodic evaluation (`eval_every_steps`). The
+training or with the best weights kept by the periodic evaluation (`eval_every_steps`);
+`--judge final` or `--judge best` names one of them beforehand, so that the held-out starts
+only judge and never choose. The
 table also gives the first episode at which the 100-episode training average reached 200
 (the book's criterion), with the environment steps up to it. Add --json for a last line
 with every row.
@@ -58,6 +60,15 @@ def first_average_at(rewards: list[float], lengths: list[int], level: float = 20
     return None, None
 
 
+def judged(judge: str, final: dict, best: dict | None) -> float:
+    """The held-out mean that decides "solved": the final weights', the best weights' (none:
+    -inf), or the larger of the two."""
+    best_mean = best["mean"] if best else -np.inf
+    return {"final": final["mean"], "best": best_mean, "either": max(final["mean"], best_mean)}[
+        judge
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--preset", default="fast")
@@ -69,6 +80,14 @@ def main() -> None:
     parser.add_argument("--eval-episodes", type=int, default=100)
     parser.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE")
     parser.add_argument("--tag", default="", help="suffix for the run folders")
+    parser.add_argument(
+        "--judge",
+        choices=["either", "final", "best"],
+        default="either",
+        help="the weights that must reach 200: final, best (chosen by the run's periodic "
+        "evaluations, on other starts), or either (the better on the held-out starts, which "
+        "then also choose)",
+    )
     parser.add_argument("--json", action="store_true")
     results.add_option(parser)
     args = parser.parse_args()
@@ -119,7 +138,8 @@ def main() -> None:
             "best_found_at_steps": max(history["evaluations"], key=lambda e: e[1])[0]
             if history.get("evaluations")
             else None,
-            "solved": max(result["mean"], best["mean"] if best else -1e9) >= 200,
+            "solved": judged(args.judge, result, best) >= 200,
+            "judged": args.judge,
             "avg100_200_at_episode": episode_at,
             "avg100_200_at_steps": steps_at,
         }

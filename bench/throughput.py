@@ -1,7 +1,7 @@
 """Training throughput at the book's settings, and the replay memory's size.
 
     python bench/throughput.py --steps 20000 [--rounds 2] [--json] [--no-reference]
-        [--results PATH]
+        [--after-the-book] [--results PATH]
 
 Settings (issue 3): 2x32 network, batch 32, one Double-DQN update per environment step,
 LunarLander-v3, the `book` preset. Reports environment steps per second for:
@@ -10,10 +10,10 @@ LunarLander-v3, the `book` preset. Reports environment steps per second for:
   compiled, act    our compiled episode loop, acting greedily, no learning
   compiled, learn  our compiled episode loop, learning (the real thing: learn_order
                    "overlap", the update beside the game's step)
-  seeds' order     the same loop with learn_order="seeds" (store, then update)
-  literal port     the seeds as written, in Keras 3: model.predict to act, three predicts
+  original order   the same loop with learn_order="original" (store, then update)
+  literal port     the originals as written, in Keras 3: model.predict to act, three predicts
                    and a fit per replay (measured on a few hundred steps only)
-  python loop      the seeds' loop shape: agent.act + agent.observe from Python every step
+  python loop      the originals' loop shape: agent.act + agent.observe from Python every step
   SB3 DQN          Stable-Baselines3 (PyTorch, CPU) at the same settings, if .venv-sb3 exists
                    (`make bench-deps`), with 1 and with 2 torch threads, run in the same
                    invocation so figures compare
@@ -21,7 +21,11 @@ LunarLander-v3, the `book` preset. Reports environment steps per second for:
 The learning loops and SB3 are timed in ``--rounds`` alternating rounds (ours, SB3 at 1
 thread, SB3 at 2 threads, ours, ...) and each figure is the median of its rounds; SB3's is
 its best thread count. Then the replay memory's bytes per transition and peak resident
-memory for 1,000,000 transitions, against a deque of tuples as in the seeds.
+memory for 1,000,000 transitions, against a deque of tuples as in the originals.
+
+With --after-the-book the rounds also time the compiled learning loop with n-step returns
+(3), the dueling head, prioritized replay (alpha 0.6) and all three, each at the book's
+settings otherwise (``n_step_3_sps``, ``dueling_sps``, ``prioritized_sps``, ``all_three_sps``).
 
 Compare only on a quiet machine: PyTorch's threads collapse when another process is busy
 (they did on this project's machines). The bench reports the load average before it starts
@@ -210,6 +214,12 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--no-reference", action="store_true", help="skip SB3")
     parser.add_argument("--literal-steps", type=int, default=300)
+    parser.add_argument(
+        "--after-the-book",
+        action="store_true",
+        help="also time the book's settings with each improvement after the book on, and all "
+        "three, in the same alternating rounds",
+    )
     results.add_option(parser)
     args = parser.parse_args()
     recorder = results.start()
@@ -228,8 +238,19 @@ def main() -> None:
     thread_counts = () if args.no_reference else (1, 2)
     rounds: dict[str, list[float]] = {"sps": [], "seeds_order_sps": []}
     rounds.update({f"sb3_{n}_thread_sps": [] for n in thread_counts})
+    improved = {}
+    if args.after_the_book:  # n-step returns, dueling head, prioritized replay, all three
+        improved = {
+            "n_step_3_sps": dict(n_step=3),
+            "dueling_sps": dict(dueling=True),
+            "prioritized_sps": dict(priority_alpha=0.6),
+            "all_three_sps": dict(n_step=3, dueling=True, priority_alpha=0.6),
+        }
+        rounds.update({name: [] for name in improved})
     for r in range(args.rounds):
         rounds["sps"].append(compiled(args.steps, args.warmup, True, config))
+        for name, changes in improved.items():
+            rounds[name].append(compiled(args.steps, args.warmup, True, config.replace(**changes)))
         for n in thread_counts:
             value = sb3(args.steps, n)
             if value is not None:
@@ -252,7 +273,7 @@ def main() -> None:
     figures["other_processes_cpu_share"] = others.share()
     figures.update(memory_figures())
 
-    print(f"command: python bench/throughput.py --steps {args.steps} --rounds {args.rounds}")
+    print(f"command: {results.bench_command()}")
     for key, value in figures.items():
         if key != "rounds_sps":
             shown = round(value, 3 if key == "ratio" else 1) if isinstance(value, float) else value

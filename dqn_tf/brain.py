@@ -154,14 +154,10 @@ class Brain:
         discount: tf.Tensor | None = None,
         weights: tf.Tensor | None = None,
     ) -> tuple[tf.Tensor, tf.Tensor]:
-        """One gradient step on a batch of transitions; returns the loss and the TD errors.
-
-        Like both originals, the regression target is the online net's own prediction with the
-        taken action's entry replaced by the TD target, and the loss is averaged over all
-        ``B * nA`` entries (the untaken ones contribute zero error), so the reported loss
-        equals the originals' (without demonstrations, see :meth:`_margin_loss`). After the
-        book: ``discount`` per row (n-step), ``weights`` per row (prioritized replay).
-        """
+        """One gradient step on a batch; returns the loss and the TD errors. Like both
+        originals, the regression target is the online net's own prediction with the taken
+        action's entry replaced by the TD target, the loss averaged over all ``B * nA``
+        entries (untaken ones add zero error). ``discount``, ``weights``: after the book."""
         target = tf.stop_gradient(self.td_targets(r, s_, terminated, discount))
         a = tf.cast(a, tf.int32)
         taken = tf.stack([tf.range(tf.shape(a)[0], dtype=tf.int32), a], axis=1)

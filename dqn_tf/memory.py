@@ -102,12 +102,10 @@ class Memory:
         self.max_priority.assign(tf.maximum(self.max_priority, tf.reduce_max(priorities)))
 
     def n_step_graph(self, idx: tf.Tensor, n: int, gamma: float) -> tuple[tf.Tensor, ...]:
-        """The n-step transitions starting at ``idx``: ``(rewards, next_states, terminated,
-        discounts)``, with rewards ``r_t + gamma r_t+1 + ... `` over up to ``n`` steps and the
-        discount ``gamma^k`` of the k steps summed. A transition continues the one before it
-        when it was stored after it and starts from its next state; an episode's end breaks
-        the chain: a terminated one leaves nothing to bootstrap, a truncated one bootstraps
-        from its last next state, and no sum mixes two episodes."""
+        """From ``idx``, up to ``n`` steps: ``(r_t + gamma r_t+1 + ..., last next state,
+        terminated, gamma^k)``. A transition continues the one before it when stored after it
+        and starting from its next state: no sum mixes two episodes, a terminated end leaves
+        nothing to bootstrap, a truncated one bootstraps from its last next state."""
         newer = (self.index - 1 - idx) % self.capacity  # transitions stored after each one
         reward_sum = tf.zeros(tf.shape(idx), tf.float32)
         discount = tf.ones(tf.shape(idx), tf.float32)
