@@ -94,9 +94,10 @@ def test_learn_order_defaults_to_the_overlap_and_old_run_folders_keep_the_origin
         "overlap",  # book
         "overlap",  # notebook
         "original",  # fast: its solve table was measured in the originals' order
+        "original",  # lunar100k: fast's, and so was its solve table
         "original",  # rocket: so were its landings
     ]
-    assert PRESETS == ("book", "notebook", "fast", "rocket")
+    assert PRESETS == ("book", "notebook", "fast", "lunar100k", "rocket")
     saved_before = {k: v for k, v in get_preset("book").to_dict().items() if k != "learn_order"}
     assert Config.from_dict(saved_before).learn_order == "original"
     assert Config.from_dict(saved_before) == get_preset("book", learn_order="original")
