@@ -203,8 +203,9 @@ class Memory:
 
     @property
     def nbytes(self) -> int:
-        """Bytes held by the arrays (the raw size of the memory)."""
-        return sum(int(np.prod(column.shape)) * column.dtype.size for column in self.columns)
+        """Bytes held by the arrays (the raw size of the memory), priorities included."""
+        arrays = [*self.columns, *([self.priorities] if self.priorities is not None else [])]
+        return sum(int(np.prod(column.shape)) * column.dtype.size for column in arrays)
 
 
 def check_fits(memory_size: int, hidden: tuple[int, ...], nS: int, nA: int) -> None:

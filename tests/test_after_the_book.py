@@ -134,6 +134,8 @@ def test_new_transitions_get_the_largest_priority():
     m.add_memories(one(1, 2)[:, None], np.array([0, 0]), one(0, 0), one(2, 3)[:, None],
                    np.array([False, False]))  # fmt: skip
     np.testing.assert_allclose(m.priorities.numpy(), [3.0, 3.0, 3.0])
+    # states x2, action, reward, two flags, and the priority: 4 bytes more per transition
+    assert m.nbytes == 3 * (2 * 4 + 4 + 4 + 1 + 1 + 4)
 
 
 def test_sampling_frequencies_are_proportional_to_priority():
