@@ -46,13 +46,13 @@ docs:
 tensorboard:
 	$(VENV)/bin/tensorboard --logdir runs --port 6006
 
-# Runs both notebooks in full mode (long: real presets) and saves them with their outputs
+# Runs the three notebooks in full mode (long: real presets) and saves them with their outputs
 # (never with DQN_TF_SOLVE: a learner's exercises stay theirs to do).
 notebooks:
 	DQN_TF_QUICK=0 DQN_TF_MODE=full DQN_TF_PROGRESS=0 SDL_VIDEODRIVER=dummy $(PY) -m jupyter nbconvert \
 		--to notebook --execute --inplace --ExecutePreprocessor.timeout=-1 \
 		--ExecutePreprocessor.kernel_name=python3 \
-		notebooks/lunar_lander.ipynb notebooks/rocket_lander.ipynb
+		notebooks/lunar_lander.ipynb notebooks/rocket_lander.ipynb notebooks/after_the_book.ipynb
 	$(PY) docs/render.py  # the README quotes the notebooks' part times
 
 # The README's two GIFs, replayed from the notebooks' full runs (run after make notebooks).

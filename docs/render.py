@@ -40,8 +40,10 @@ _FEASIBILITY = (
 )
 _AGENT = "python bench/rocket_feasibility.py --episodes 100 --seed 1000 --repeat 4 --demonstrator"
 # Each results file, and the command that writes it (from the repository root).
+# The preset built from the ablation of notebooks/after_the_book.ipynb.
+AFTER_THE_BOOK = "lunar100k"
 COMMANDS = {
-    "throughput": "python bench/throughput.py --steps 20000 --rounds 2",
+    "throughput": "python bench/throughput.py --steps 20000 --rounds 2 --after-the-book",
     "loop_profile": "python bench/loop_profile.py --steps 10000 --rounds 3",
     "update_variants": "python bench/update_variants.py --updates 1000 --rounds 5",
     "checkpoint_cost": "python bench/checkpoint_cost.py",
@@ -59,6 +61,9 @@ COMMANDS = {
     "rocket_feasibility_seeds1000": f"{_FEASIBILITY} --seed 1000",
     "rocket_agent0_seeds1000": f"{_AGENT} rocket_gimbal --run-dir runs/solve/rocket-seed0",
     "rocket_agent1_seeds1000": f"{_AGENT} rocket_gimbal --run-dir runs/solve/rocket-seed1",
+    "after_the_book_ablation": "python bench/ablation.py --steps 100000 --seeds 0 1 2 3 4",
+    f"solve_{AFTER_THE_BOOK}": "python bench/solve.py --seeds 0 1 2 3 4 --steps 100000 "
+    f"--eval-episodes 100 --judge final --preset {AFTER_THE_BOOK}",
     "sweep_loss": "python bench/results.py docs/results/sweep_loss.json -- python -m dqn_tf "
     "sweep --preset fast --steps 150000 --seeds 0 1 2 --set loss=mse,huber "
     "--run-dir runs/sweeps/loss --cpus-per-trial 2 --json",
@@ -115,6 +120,19 @@ class Page:
 # -- the renderers: each returns Markdown; a block renderer returns None when a file is missing
 
 
+def preset_diff(page: Page, name: str, base: str) -> str:
+    """The values of preset ``name`` that differ from preset ``base``, each with its source."""
+    from dqn_tf.presets import PRESETS, SOURCES, get_preset
+
+    if name not in PRESETS:
+        return f"*The `{name}` preset is not in presets.toml yet.*"
+    mine, theirs = get_preset(name).to_dict(), get_preset(base).to_dict()
+    rows = [f"| `{field}` | `{theirs[field]}` | `{value}` | {SOURCES[name][field]} |"
+            for field, value in mine.items() if value != theirs[field]]  # fmt: skip
+    head = [f"| field | `{base}` | `{name}` | why |", "|---|---|---|---|"]
+    return "\n".join(head + rows)
+
+
 def presets(page: Page) -> str:
     from dqn_tf.presets import preset_table
 
@@ -125,8 +143,10 @@ def notebook_times(page: Page) -> str:
     """How long each notebook's saved full run took, part by part, from the time table the
     notebook itself keeps under its set-up cell (notebooks/course.py's PartClock)."""
     lines = []
-    for name in ("lunar_lander", "rocket_lander"):
+    for name in ("lunar_lander", "rocket_lander", "after_the_book"):
         path = ROOT / "notebooks" / f"{name}.ipynb"
+        if not path.is_file():
+            continue
         outputs = [o for c in json.loads(path.read_text())["cells"] for o in c.get("outputs", [])]
         texts = ["".join(o.get("data", {}).get("text/markdown", "")) for o in outputs]
         tables = [text for text in texts if "| part | seconds (" in text]
@@ -458,6 +478,59 @@ def sweep_vs_serial(page: Page) -> str | None:
     )
 
 
+def ablation_table(page: Page) -> str | None:
+    """Per setting of the after-the-book ablation: greedy means on the held-out starts across
+    seeds (mean, min and max) and the seeds at 200 or more. No minutes: the trials ran beside
+    other work (see speed.md for what each improvement costs)."""
+    if (doc := load("after_the_book_ablation")) is None:
+        return None
+    f = doc["figures"]
+    settings: dict[str, list[dict[str, Any]]] = {}
+    for trial in f["trials"]:
+        settings.setdefault(trial["setting"], []).append(trial)
+    out = [
+        "| setting | seeds | final weights: mean (min to max) | >= 200 | best weights: mean "
+        "(min to max) | >= 200 |",
+        "|---|---|---|---|---|---|",
+    ]
+    for setting, trials in settings.items():
+        cells = []
+        for key in ("final_mean", "best_mean"):
+            values = [t[key] for t in trials if t[key] is not None]
+            if not values:
+                cells += ["no evaluation", ""]
+                continue
+            cells.append(
+                f"{sum(values) / len(values):.1f} ({min(values):.1f} to {max(values):.1f})"
+            )
+            cells.append(f"{sum(v >= 200 for v in values)} of {len(values)}")
+        out.append(f"| {setting} | {len(trials)} | {' | '.join(cells)} |")
+    return (
+        "\n".join(out) + f"\n\nThe `{f['preset']}` preset, {n(f['steps'])} steps per trial, "
+        f"seeds {', '.join(map(str, f['seeds']))}; greedy means over {f['eval_episodes']} "
+        f"episodes from the held-out starts {f['held_out_first_start']}, "
+        f"{f['held_out_first_start'] + 1}, ...; trials of one CPU, two at a time.\n\n"
+        + page.source("after_the_book_ablation")
+    )
+
+
+def after_the_book_cost(page: Page) -> str | None:
+    """Steps per second of the learning loop at the book's settings with each improvement."""
+    if (doc := load("throughput")) is None or "all_three_sps" not in doc["figures"]:
+        return f"*Not measured yet: `{command_for('throughput')}`, then `make docs`.*"
+    f = doc["figures"]
+    rows = [("none (the book's settings)", "sps"), ("n-step returns (n = 3)", "n_step_3_sps"),
+            ("dueling head", "dueling_sps"), ("prioritized replay (alpha 0.6)", "prioritized_sps"),
+            ("all three", "all_three_sps")]  # fmt: skip
+    out = ["| learning loop | environment steps/s (the rounds) | cost per step |", "|---|---|---|"]
+    base = f["sps"]
+    for label, key in rows:
+        rounds = ", ".join(n(v) for v in f["rounds_sps"][key])
+        cost = "" if key == "sps" else f"{1e6 / f[key] - 1e6 / base:+.0f} us"
+        out.append(f"| {label} | {n(f[key])} ({rounds}) | {cost} |")
+    return "\n".join(out) + "\n\n" + page.source("throughput")
+
+
 def glance(page: Page) -> str:
     """The README's one table of results, each row from its results file."""
     docs = "docs/" if page.path.parent == ROOT else ""
@@ -470,6 +543,18 @@ def glance(page: Page) -> str:
         result = "not measured yet"
     rows.append(("LunarLander-v3, `fast` preset, 150,000 steps, seeds 0-2", result,
                  f"[LunarLander]({docs}lunarlander.md)"))  # fmt: skip
+    if (doc := load(f"solve_{AFTER_THE_BOOK}")) is not None:
+        r = doc["figures"]
+        judged = r[0]["judged"]
+        key = {"final": "eval_mean", "best": "best_eval_mean"}[judged]
+        means = ", ".join(str(x[key]) for x in r)
+        result = (
+            f"solved on {_solved(r)} of {len(r)} seeds (greedy means, {judged} weights: {means})"
+        )
+    else:
+        result = "not measured yet"
+    rows.append((f"LunarLander-v3, `{AFTER_THE_BOOK}` preset (after the book), 100,000 steps, "
+                 f"seeds 0-4", result, f"[After the book]({docs}after-the-book.md)"))  # fmt: skip
     if (doc := load("solve_book")) is not None and doc["figures"][0]["avg100_200_at_episode"]:
         r = doc["figures"][0]
         result = f"100-episode average >= 200 at episode {n(r['avg100_200_at_episode'])}"
@@ -507,6 +592,7 @@ def glance(page: Page) -> str:
 RENDERERS: dict[str, Callable[..., str | None]] = {
     f.__name__: f
     for f in (
+        preset_diff,
         presets,
         layout,
         solve_table,
@@ -526,6 +612,8 @@ RENDERERS: dict[str, Callable[..., str | None]] = {
         soak_table,
         sweep_vs_serial,
         glance,
+        ablation_table,
+        after_the_book_cost,
     )  # fmt: skip
 }
 # The results files each block renderer reads, for the note a missing file leaves.
@@ -538,6 +626,8 @@ READS = {
     "sweep_vs_serial": ["sweep_vs_serial"],
     "book_run": ["solve_book"],
     "rocket_runs": ["solve_rocket"],
+    "ablation_table": ["after_the_book_ablation"],
+    "after_the_book_cost": ["throughput"],
 }
 
 
