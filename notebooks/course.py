@@ -1,12 +1,14 @@
 """The notebooks' own plumbing: timing each part, reading a run's TensorBoard events, the
-exercises' verdicts and the diagram of the DQN loop. Nothing here is DQN; the package
-(`dqn_tf`) holds that, and the notebooks show it."""
+exercises' verdicts, the diagram of the DQN loop, and the curves and statistics of the
+ablation that after_the_book.ipynb reads. Nothing here is DQN; the package (`dqn_tf`) holds
+that, and the notebooks show it."""
 
 from __future__ import annotations
 
 import os
 import platform
 import time
+import warnings
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -134,3 +136,64 @@ def draw_loop() -> plt.Figure:
     label(10.7, 1.55, "copy the weights\nevery N steps")
     label(6.1, 0.05, "loss: (target − Q(s, a))²  →  one gradient step on the online network")
     return fig
+
+
+def binned_by_steps(
+    returns: list[float], lengths: list[int], width: int, total: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(bin ends, mean return)`` of a run's training episodes, each episode in the
+    ``width``-step bin of the step it ended at, for bins up to ``total`` steps; NaN where no
+    episode ended in a bin. Runs of different seeds end their episodes at different steps:
+    binned by steps, their curves line up."""
+    ends = np.cumsum(np.asarray(lengths, dtype=np.int64))
+    bins = np.minimum((ends - 1) // width, -(-total // width) - 1)
+    sums = np.bincount(bins, weights=np.asarray(returns, float), minlength=-(-total // width))
+    counts = np.bincount(bins, minlength=len(sums))
+    with np.errstate(invalid="ignore"):
+        means = sums / counts
+    return width * np.arange(1, len(sums) + 1), means
+
+
+def plot_spread(
+    ax: plt.Axes,
+    steps: np.ndarray,
+    runs: np.ndarray,
+    label: str,
+    color: str,
+    band: str | None = None,
+) -> None:
+    """One curve per setting: the mean over runs (rows of ``runs``) and, shaded (labelled
+    ``band``), the band from their lowest to their highest value at each step."""
+    runs = np.asarray(runs, dtype=float)
+    ok = ~np.all(np.isnan(runs), axis=0)
+    if not ok.any():
+        return
+    x, runs = np.asarray(steps)[ok], runs[:, ok]
+    ax.plot(x, np.nanmean(runs, axis=0), color=color, label=label, linewidth=2)
+    low, high = np.nanmin(runs, axis=0), np.nanmax(runs, axis=0)
+    ax.fill_between(x, low, high, color=color, alpha=0.2, label=band)
+
+
+def aligned_evaluations(runs: list[list[list[float]]]) -> tuple[np.ndarray, np.ndarray]:
+    """``(steps, means)`` of several runs' periodic evaluations (``[[step, mean], ...]`` each):
+    the k-th evaluation of every run in column k, NaN where a run has fewer; ``steps`` holds
+    each column's mean step (evaluations wait for an episode's end, so runs differ a little)."""
+    count = max((len(run) for run in runs), default=0)
+    steps, means = np.full((len(runs), count), np.nan), np.full((len(runs), count), np.nan)
+    for row, run in enumerate(runs):
+        points = np.asarray(run, dtype=float).reshape(-1, 2)
+        steps[row, : len(points)], means[row, : len(points)] = points[:, 0], points[:, 1]
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # the mean of an all-NaN column
+        return np.nanmean(steps, axis=0), means
+
+
+def welch_t(a: np.ndarray, b: np.ndarray) -> float:
+    """Welch's t of two samples: the difference of their means over its standard error; NaN
+    where either has fewer than two values (NaN values are left out) or no spread."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    a, b = a[~np.isnan(a)], b[~np.isnan(b)]
+    if min(len(a), len(b)) < 2:
+        return float("nan")
+    se = np.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b))
+    return float((a.mean() - b.mean()) / se) if se > 0 else float("nan")

@@ -63,3 +63,50 @@ def per_game_step(gamma, k):  # noqa: ANN001, ANN201
 
 # Exercise 5: the rocket preset without demonstrations.
 DEMO_EPISODES = 0
+
+
+# --- after_the_book.ipynb -------------------------------------------------------------------
+
+
+def n_step_return(rewards, terminated, gamma, n):  # noqa: ANN001, ANN201
+    """Exercise 1: from the first transition of the lists, the sum of up to n discounted
+    rewards, stopping after a terminal one, and the factor of the value it bootstraps from:
+    gamma ** k after k rewards, 0.0 where the episode terminated within them."""
+    total, factor = 0.0, 1.0
+    for r, ended in list(zip(rewards, terminated, strict=True))[:n]:
+        total += factor * r
+        factor *= gamma
+        if ended:
+            return total, 0.0
+    return total, factor
+
+
+def dueling_q(v, adv):  # noqa: ANN001, ANN201
+    """Exercise 2: Q = V + A - mean over the actions of A; v is (B, 1), adv (B, nA)."""
+    return v + adv - adv.mean(axis=1, keepdims=True)
+
+
+def probabilities(td_errors, alpha, eps):  # noqa: ANN001, ANN201
+    """Exercise 3: P(i) = p_i^alpha / sum_k p_k^alpha with p_i = |TD error| + eps."""
+    scaled = (np.abs(td_errors) + eps) ** alpha
+    return scaled / scaled.sum()
+
+
+def importance_weights(p, n, beta):  # noqa: ANN001, ANN201
+    """Exercise 4: (N P(i))^-beta over the batch's largest."""
+    w = (n * np.asarray(p)) ** -beta
+    return w / w.max()
+
+
+def beta_at(step, beta0, steps):  # noqa: ANN001, ANN201
+    """Exercise 5: beta from beta0 to 1, linear over `steps` decisions, then held at 1."""
+    return beta0 + (1.0 - beta0) * min(step / steps, 1.0)
+
+
+def expected_draws(td_errors, alpha, eps, draws):  # noqa: ANN001, ANN201
+    """Exercise 6: the expected draws of each transition after an update with these TD
+    errors, and of one new transition stored after it at the largest priority so far (which
+    starts at 1)."""
+    p = (np.abs(td_errors) + eps) ** alpha
+    p = np.append(p, max(1.0, p.max()))
+    return draws * p / p.sum()

@@ -1,15 +1,17 @@
-"""The two notebooks: executed top to bottom in quick mode, and checked for their structure.
+"""The notebooks: executed top to bottom in quick mode, and checked for their structure.
 
 Each notebook is copied, with the modules beside it (``course.py``, ``solutions.py``), into a
 temporary ``notebooks/`` folder and run there with every exercise solved
 (``DQN_TF_SOLVE=1``), so its run folder (``../runs/notebooks/<name>/``) lands in the temporary
 folder, the committed notebooks never receive outputs, and any file written anywhere else in
-the temporary folder is seen.
+the temporary folder is seen. A file of the repository that a notebook reads (``READS``) is
+copied to its place in the temporary folder first.
 """
 
 import ast
 import difflib
 import inspect
+import json
 import re
 import shutil
 import sys
@@ -22,7 +24,10 @@ from nbclient import NotebookClient
 from nbconvert import HTMLExporter
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-NAMES = ["lunar_lander", "rocket_lander"]
+NAMES = ["lunar_lander", "rocket_lander", "after_the_book"]
+# Files of the repository a notebook reads (paths from its root), never writes: after_the_book
+# draws the ablation from its committed results and never re-runs it.
+READS = {"after_the_book": ["docs/results/after_the_book_ablation.json"]}
 # As a user runs them: no TF_CPP_MIN_LOG_LEVEL, so TensorFlow's start-up lines would show;
 # without progress bars, as `make notebooks` executes them (tests/test_progress.py has one).
 # Every exercise filled in from notebooks/solutions.py, so that every check cell must pass.
@@ -258,6 +263,7 @@ def _written_files(root: Path, name: str) -> list[str]:
     """Files under ``root`` that the notebook wrote outside its own run folder (Python's
     bytecode cache of the modules beside the notebook aside)."""
     copied = {f"notebooks/{name}.ipynb"} | {f"notebooks/{p.name}" for p in NOTEBOOKS.glob("*.py")}
+    copied |= set(READS.get(name, []))
     own = f"runs/notebooks/{name}/"
     return [
         rel
@@ -278,6 +284,9 @@ def _execute(name: str, folder: Path) -> tuple[nbformat.NotebookNode, float, int
     shutil.copy(NOTEBOOKS / path.name, path)
     for module in NOTEBOOKS.glob("*.py"):  # course.py, solutions.py
         shutil.copy(module, folder / module.name)
+    for relative in READS.get(name, []):
+        (folder.parent / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(NOTEBOOKS.parent / relative, folder.parent / relative)
     nb = nbformat.read(path, as_version=4)
     started = time.perf_counter()
     # Raises CellExecutionError, naming the cell, if any cell fails.
@@ -304,6 +313,8 @@ def test_notebook_runs_in_quick_mode(name, tmp_path, monkeypatch):
     assert size < MAX_BYTES, f"{name} is {size} bytes with outputs"
     assert (tmp_path / "runs" / "notebooks" / name).is_dir()  # out of the repository
     assert _written_files(tmp_path, name) == [], "written outside the notebook's run folder"
+    for relative in READS.get(name, []):  # read, never changed
+        assert (tmp_path / relative).read_bytes() == (NOTEBOOKS.parent / relative).read_bytes()
     assert _originals_as_seeds(nb) == []
     for index, cell in _check_cells(nb):  # every exercise, solved, passes its check
         text = "".join(o.get("text", "") for o in cell.outputs)
@@ -314,3 +325,10 @@ def test_notebook_runs_in_quick_mode(name, tmp_path, monkeypatch):
     assert _data(nb, "image/png"), f"{name} shows no learning curve"
     if name == "rocket_lander":  # seed 000's display_frames_as_gif: an HTML player
         assert any("<script" in html for html in _data(nb, "text/html"))
+    if name == "after_the_book":  # the ablation, read: the command that made it, and its table
+        results = json.loads((NOTEBOOKS.parent / READS[name][0]).read_text())
+        assert f"command:  {results['command']}" in _streams(nb)
+        tables = [html for html in _data(nb, "text/html") if "final: mean" in html]
+        assert tables and all(
+            f">{t['setting']}<" in tables[0] for t in results["figures"]["trials"]
+        )
