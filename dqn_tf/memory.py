@@ -51,7 +51,9 @@ class Memory:
             # Prioritized replay: each transition's priority, already raised to alpha (what
             # sampling weighs), and the largest so far, which every new transition gets.
             self.priorities = zeros("priorities", (n,), tf.float32) if prioritized else None
-            self.max_priority = tf.Variable(1.0, trainable=False, name="max_priority")
+            self.max_priority = (
+                tf.Variable(1.0, trainable=False, name="max_priority") if prioritized else None
+            )
         # A transition's fields, in the order store takes them and sample_graph returns them.
         names = ("states", "actions", "rewards", "next_states", "terminated", "demo")
         self.columns = tuple(getattr(self, name) for name in names)
