@@ -119,8 +119,8 @@ class Agent:
             idx, p = memory.sample_prioritized(self.batch_size)
             weights = self.importance_weights(p)
         else:
-            idx = self.generator.uniform((self.batch_size,), 0, memory.size, dtype=tf.int64)
-        s, a, r, s_, terminated, demo = (tf.gather(column, idx) for column in memory.columns)
+            idx = memory.sample_indices(self.batch_size)
+        s, a, r, s_, terminated, demo = memory.gather(idx)
         discount = None
         if cfg.n_step > 1:
             r, s_, terminated, discount = memory.n_step_graph(idx, cfg.n_step, cfg.gamma)

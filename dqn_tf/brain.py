@@ -106,6 +106,10 @@ class Brain:
 
     def _make_optimizer(self) -> keras.optimizers.Optimizer:
         lr = self.config.learning_rate
+        if self.config.learning_rate_decay_steps:  # a function of the optimizer's iterations
+            lr = keras.optimizers.schedules.PolynomialDecay(
+                lr, self.config.learning_rate_decay_steps, end_learning_rate=0.0
+            )
         if self.config.optimizer == "rmsprop":
             return keras.optimizers.RMSprop(learning_rate=lr)
         return keras.optimizers.Adam(learning_rate=lr)

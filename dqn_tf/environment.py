@@ -82,7 +82,8 @@ class Environment:
         self.nA = int(self.env.action_space.n)
         if self.config.eval_env:
             check_eval_env(self.config, self.env)
-        check_fits(self.config.memory_size, self.config.hidden, self.nS, self.nA)
+        cfg = self.config
+        check_fits(cfg.memory_size, cfg.hidden, self.nS, self.nA, cfg.priority_alpha > 0)
         self.run_dir = Path(run_dir or Path("runs", f"{self.config.env}-seed{seed}"))
         tensorboard = self.run_dir / "tensorboard" if summaries else None
         self.agent = Agent(self.nS, self.nA, self.config, seed, tensorboard, neural_architecture)

@@ -70,13 +70,7 @@ class Memory:
         terminated: tf.Tensor,
     ) -> None:
         """Write one transition at ``index`` (in place), then advance ``index`` and ``size``."""
-        for column, value in zip(self.columns, (s, a, r, s_, terminated, False), strict=True):
-            row = tf.reshape(tf.cast(value, column.dtype), (1, *column.shape[1:]))
-            column.scatter_update(tf.IndexedSlices(row, self.index[None]))
-        if self.priorities is not None:
-            self.priorities.scatter_update(
-                tf.IndexedSlices(self.max_priority[None], self.index[None])
-            )
+        self._write((s, a, r, s_, terminated, False), self.index[None])
         self.index.assign((self.index + 1) % self.capacity)
         self.size.assign(tf.minimum(self.size + 1, self.capacity))
 
@@ -84,8 +78,25 @@ class Memory:
         """``n`` transitions drawn uniformly with replacement: ``(states, actions, rewards,
         next_states, terminated, demo)``. The originals' ``random.sample`` draws without
         replacement; with it, as DQN at scale does, costs one draw per row, not a shuffle."""
-        idx = self.generator.uniform((n,), minval=0, maxval=self.size, dtype=tf.int64)
+        return self.gather(self.sample_indices(n))
+
+    def sample_indices(self, n: int | tf.Tensor) -> tf.Tensor:
+        """``n`` indices of filled slots, uniformly with replacement."""
+        return self.generator.uniform((n,), minval=0, maxval=self.size, dtype=tf.int64)
+
+    def gather(self, idx: tf.Tensor) -> tuple[tf.Tensor, ...]:
+        """The transitions at ``idx``, one tensor per column, in ``store``'s order."""
         return tuple(tf.gather(column, idx) for column in self.columns)
+
+    def _write(self, rows: tuple, idx: tf.Tensor) -> None:
+        """Write ``rows`` (one value per column, each with ``len(idx)`` rows) at ``idx``; in a
+        prioritized memory they get the largest priority so far, so each is replayed soon."""
+        for column, value in zip(self.columns, rows, strict=True):
+            value = tf.reshape(tf.cast(value, column.dtype), (-1, *column.shape[1:]))
+            column.scatter_update(tf.IndexedSlices(value, idx))
+        if self.priorities is not None:
+            fill = tf.fill(tf.shape(idx), self.max_priority)
+            self.priorities.scatter_update(tf.IndexedSlices(fill, idx))
 
     # --- after the book: prioritized replay and n-step returns -----------------------------------
     def sample_prioritized(self, n: int) -> tuple[tf.Tensor, tf.Tensor]:
@@ -176,13 +187,7 @@ class Memory:
         keep = min(n, self.capacity)  # a slot written twice keeps the later transition
         rows = slice(n - keep, n)
         idx = tf.constant((start + np.arange(n - keep, n)) % self.capacity, tf.int64)
-        demos = np.full(n, bool(demo))
-        for column, values in zip(self.columns, (s, a, r, s_, terminated, demos), strict=True):
-            column.scatter_update(tf.IndexedSlices(tf.constant(values[rows], column.dtype), idx))
-        if self.priorities is not None:
-            self.priorities.scatter_update(
-                tf.IndexedSlices(tf.fill([keep], self.max_priority), idx)
-            )
+        self._write(tuple(v[rows] for v in (s, a, r, s_, terminated, np.full(n, bool(demo)))), idx)
         self.index.assign((start + n) % self.capacity)
         self.size.assign(min(int(self.size.numpy()) + n, self.capacity))
 
@@ -210,12 +215,14 @@ class Memory:
         return sum(int(np.prod(column.shape)) * column.dtype.size for column in arrays)
 
 
-def check_fits(memory_size: int, hidden: tuple[int, ...], nS: int, nA: int) -> None:
+def check_fits(
+    memory_size: int, hidden: tuple[int, ...], nS: int, nA: int, prioritized: bool = False
+) -> None:
     """Refuse, before anything is allocated, a replay memory and network larger than the
     memory this machine has available (a ConfigError naming both fields and sizes)."""
-    # A transition: state and next state (float32), action (int32), reward (float32), and
-    # the terminated and demonstration flags (one byte each).
-    replay = memory_size * (8 * nS + 10)
+    # A transition: state and next state (float32), action (int32), reward (float32), the
+    # terminated and demonstration flags (one byte each) and maybe a priority (float32).
+    replay = memory_size * (8 * nS + 10 + 4 * prioritized)
     sizes = [nS, *hidden, nA]
     parameters = sum((a + 1) * b for a, b in zip(sizes, sizes[1:], strict=False))
     # float32 weights of the online and target networks and two optimizer slots; each

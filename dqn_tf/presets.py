@@ -77,6 +77,9 @@ class Config:
     huber_delta: float = _field(1.0, _POSITIVE)  # the Huber loss threshold
     optimizer: str = _field("adam", _one_of("adam", "rmsprop"))  # "rmsprop" in the Keras notebook
     learning_rate: float = _field(1e-4, _POSITIVE)  # the optimizer's step size
+    # Anneal learning_rate linearly to 0 over this many updates, then hold it there (0: never),
+    # so that the weights at the end of training settle instead of swinging.
+    learning_rate_decay_steps: int = _field(0, _integer(0))
     gamma: float = _field(0.99, _UNIT)  # reward discount factor
     batch_size: int = _field(32, _integer(1))  # transitions per update
     memory_size: int = _field(250_000, _integer(1))  # replay capacity; the oldest goes first

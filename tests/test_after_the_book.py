@@ -176,9 +176,26 @@ def test_an_update_gives_the_batch_new_priorities_by_hand():
     assert float(agent.memory.max_priority.numpy()) == pytest.approx(expected[1], rel=1e-6)
 
 
+def test_the_learning_rate_falls_linearly_to_zero_then_stays():
+    config = get_preset("book", batch_size=2, memory_size=8, learning_rate=0.01,
+                        learning_rate_decay_steps=10)  # fmt: skip
+    agent = Agent(1, 2, config, seed=3, neural_architecture=linear)
+    agent.add_memory([1], 0, 3.0, [2], True)
+    agent.add_memory([2], 1, 1.0, [1], False)
+    optimizer = agent.brain.optimizer
+    for updates, rate in [(0, 0.01), (4, 0.006), (9, 0.001), (10, 0.0), (13, 0.0)]:
+        while int(optimizer.iterations.numpy()) < updates:
+            agent.replay()
+        assert float(optimizer.learning_rate.numpy()) == pytest.approx(rate, abs=1e-9)
+    before = agent.model.get_weights()
+    agent.replay()  # a step of size 0 leaves every weight where it was
+    for a, b in zip(before, agent.model.get_weights(), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 ALL_THREE = dict(
     memory_size=5_000, summary_every=10, n_step=3, dueling=True, priority_alpha=0.6,
-    priority_beta_steps=800,
+    priority_beta_steps=800, learning_rate_decay_steps=1_000,
 )  # fmt: skip
 
 
@@ -187,6 +204,7 @@ def make(run_dir, seed=2):
 
 
 def test_split_and_resumed_equals_straight_with_all_three_on(tmp_path):
+    # ... and the learning rate's decay, a function of the optimizer's saved update count.
     straight = make(tmp_path / "straight")
     straight.train(episodes=6, log_every=0)
     first = make(tmp_path / "split")

@@ -16,7 +16,8 @@ from dqn_tf.run_folder import read_config
 TRAIN = ["train", "--preset", "book", "--set", "memory_size=2000", "--log-every", "0"]
 EPISODE_SEED = 7  # the example in docs/usage.md plays reset(seed=7)
 
-# Run in a fresh Python that never imports dqn_tf: plain TensorFlow, Keras and gymnasium.
+# Run in a fresh Python with plain TensorFlow, Keras and gymnasium; it imports dqn_tf only to
+# load a dueling network's Keras file, after everything else has played.
 PLAYER = """
 import json, sys
 import gymnasium as gym
@@ -29,12 +30,10 @@ policy = tf.saved_model.load(f"{folder}/saved_model")
 serve = policy.signatures["serving_default"]
 out = serve(observations=tf.constant(observations))
 metadata = json.loads(policy.metadata.numpy())
-q_keras = keras.models.load_model(f"{folder}/q_network.keras")(observations).numpy()
 lite = tf.lite.Interpreter(model_path=f"{folder}/q_network.tflite")
 runner = lite.get_signature_runner()
 name = lite.get_signature_list()["serving_default"]["inputs"][0]
 q_lite = next(iter(runner(**{name: observations}).values()))
-
 game = gym.make(metadata["env"])
 s, _ = game.reset(seed=int(sys.argv[3]))
 ret, done = 0.0, False
@@ -42,6 +41,10 @@ while not done:
     q = serve(observations=tf.constant(s[None].astype(np.float32)))
     s, r, terminated, truncated, _ = game.step(int(q["actions"][0]))
     ret, done = ret + float(r), terminated or truncated
+played_without = not any(m.startswith("dqn_tf") for m in sys.modules)
+if sys.argv[4:] == ["dueling"]:  # its Keras file names the package's Dueling layer
+    import dqn_tf.brain  # noqa: F401
+q_keras = keras.models.load_model(f"{folder}/q_network.keras")(observations).numpy()
 print(json.dumps({
     "saved_model": out["actions"].numpy().tolist(),
     "q_values": out["q_values"].numpy().tolist(),
@@ -49,6 +52,7 @@ print(json.dumps({
     "litert": q_lite.argmax(axis=1).tolist(),
     "metadata": metadata,
     "return": ret,
+    "played_without_dqn_tf": played_without,
     "dqn_tf_imported": any(m.startswith("dqn_tf") for m in sys.modules),
 }))
 """
@@ -59,6 +63,16 @@ def exported(tmp_path_factory):
     root = tmp_path_factory.mktemp("export")
     run, to = root / "run", root / "exported"
     assert main([*TRAIN, "--episodes", "2", "--run-dir", str(run)]) == 0
+    assert main(["export", "--run-dir", str(run), "--to", str(to), "--json"]) == 0
+    return run, to
+
+
+@pytest.fixture(scope="module")
+def exported_dueling(tmp_path_factory):
+    root = tmp_path_factory.mktemp("export_dueling")
+    run, to = root / "run", root / "exported"
+    train = [*TRAIN, "--set", "dueling=true", "--episodes", "2", "--run-dir", str(run)]
+    assert main(train) == 0
     assert main(["export", "--run-dir", str(run), "--to", str(to), "--json"]) == 0
     return run, to
 
@@ -75,7 +89,9 @@ def _observations(n: int = 1000) -> np.ndarray:
     return np.asarray(seen, np.float32)
 
 
-def test_exported_files_play_as_the_package_without_it(exported, tmp_path):
+def _play(exported, tmp_path, dueling=False):
+    """What the player (a fresh Python) gets from the exported files, and what the package
+    itself gives: the greedy actions on 1000 visited states, the Q-values, one episode."""
     run, to = exported
     assert sorted(p.name for p in to.iterdir()) == [
         "q_network.keras",
@@ -91,16 +107,25 @@ def test_exported_files_play_as_the_package_without_it(exported, tmp_path):
     expected_q = env.agent.brain.predict(observations)
     expected = expected_q.argmax(axis=1).tolist()
 
+    args = [str(to), str(tmp_path / "obs.npy"), str(EPISODE_SEED), *(["dueling"] * dueling)]
+    env = {"PATH": "/usr/bin:/bin", "TF_CPP_MIN_LOG_LEVEL": "3"}
+    if dueling:
+        env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
     done = subprocess.run(
-        [sys.executable, "-c", PLAYER, str(to), str(tmp_path / "obs.npy"), str(EPISODE_SEED)],
+        [sys.executable, "-c", PLAYER, *args],
         capture_output=True,
         text=True,
         timeout=300,
-        env={"PATH": "/usr/bin:/bin", "TF_CPP_MIN_LOG_LEVEL": "3"},
+        env=env,
         cwd=tmp_path,  # not the repository: dqn_tf is not importable from here by accident
     )
     assert done.returncode == 0, done.stderr[-3000:]
     got = json.loads(done.stdout.strip().splitlines()[-1])
+    return got, expected, expected_q, expected_return
+
+
+def test_exported_files_play_as_the_package_without_it(exported, tmp_path):
+    got, expected, expected_q, expected_return = _play(exported, tmp_path)
     assert got["dqn_tf_imported"] is False
     assert got["saved_model"] == expected
     assert got["keras"] == expected
@@ -109,6 +134,18 @@ def test_exported_files_play_as_the_package_without_it(exported, tmp_path):
     assert got["metadata"]["env"] == "LunarLander-v3"
     assert (got["metadata"]["observation_size"], got["metadata"]["action_size"]) == (8, 4)
     assert got["metadata"]["config"]["hidden"] == [32, 32]
+    assert got["return"] == pytest.approx(expected_return, abs=1e-9)
+
+
+def test_a_dueling_network_exports_and_its_keras_file_loads_with_the_package(
+    exported_dueling, tmp_path
+):
+    got, expected, expected_q, expected_return = _play(exported_dueling, tmp_path, dueling=True)
+    # SavedModel and LiteRT play without the package; the Keras file alone needs it.
+    assert got["played_without_dqn_tf"] is True and got["dqn_tf_imported"] is True
+    assert got["saved_model"] == got["keras"] == got["litert"] == expected
+    np.testing.assert_allclose(got["q_values"], expected_q, rtol=1e-5, atol=1e-5)
+    assert got["metadata"]["config"]["dueling"] is True
     assert got["return"] == pytest.approx(expected_return, abs=1e-9)
 
 
