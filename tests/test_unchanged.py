@@ -3,7 +3,8 @@ replay existed (all three off by default): returns and weights recorded at commi
 
 Record again (only when a run is meant to change) with ``python tests/test_unchanged.py``.
 Each run keeps epsilon near 1, so its actions come from the generator, not from argmaxes
-that another CPU's last-bit rounding could flip; the weights are compared to 1e-4."""
+that another CPU's last-bit rounding could flip; the weights are compared to 1e-4, except the
+overlapped order's (see WIDER)."""
 
 import json
 import sys
@@ -26,6 +27,15 @@ RUNS = {
     "rocket": ("rocket", dict(memory_size=20_000, demo_episodes=2, epsilon_start=1.0,
                               epsilon_linear_end=1.0), 1_200),
 }  # fmt: skip
+
+# The overlapped order's weights come out differently on another CPU (each machine repeats its
+# own to the bit, whatever its thread counts or load; the returns stay equal): on the AMD EPYC
+# without AVX-512 that ran them on 2026-12-01, its first weights moved by up to 1.4e-3 from the
+# recording and its layers' absolute sums by up to 9e-4 of themselves, while a real change to
+# the run (target_sync_steps 251 for 250, gamma 0.98, n_step 2, priority_alpha 0.1) moved the
+# first weights by 5e-3 to 0.16 and some layer's absolute sum by 4e-3 to 0.6 of itself. So
+# those two are compared at 3e-3 and 2e-3 here, and the signed sums, which cancel, not at all.
+WIDER = {"fast_overlap": {"first_weights": (0.0, 3e-3), "weight_abs_sums": (2e-3, 0.0)}}
 
 
 def fingerprint(name: str, run_dir: Path) -> dict:
@@ -50,9 +60,12 @@ def test_presets_give_the_runs_recorded_before(tmp_path, name):
     now = fingerprint(name, tmp_path)
     assert now["steps"] == recorded["steps"] and now["updates"] == recorded["updates"] > 0
     np.testing.assert_allclose(now["returns"], recorded["returns"], rtol=1e-6, atol=1e-6)
-    for key in ("weight_sums", "weight_abs_sums", "first_weights"):
+    tolerances = WIDER.get(
+        name, dict.fromkeys(("weight_sums", "weight_abs_sums", "first_weights"), (1e-4, 1e-5))
+    )
+    for key, (rtol, atol) in tolerances.items():
         for got, want in zip(now[key], recorded[key], strict=True):
-            np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5, err_msg=key)
+            np.testing.assert_allclose(got, want, rtol=rtol, atol=atol, err_msg=key)
 
 
 if __name__ == "__main__":
