@@ -14,9 +14,11 @@ with ``--json``) is recorded by running it through this module:
 A file holds ``figures`` (what the command measured), ``command`` (as typed, from the
 repository root), ``date`` (ISO 8601, UTC), ``machine`` (CPU model, core count, the load
 average before and after, the share of the CPU that other processes used meanwhile, and
-``quiet``: false when other work may have skewed the timings), ``commit`` (the package's
-``git rev-parse HEAD``, with ``uncommitted_changes`` when dqn_tf/ or bench/ differed from it)
-and ``note`` (free text, ``--note``).
+``quiet``: false when other work may have skewed the timings; ``tf_threads``, TensorFlow's
+pool sizes from ``TF_NUM_INTRAOP_THREADS`` / ``TF_NUM_INTEROP_THREADS``, "default" when
+unset: other pools make another run of the same seed), ``commit`` (the package's
+``git rev-parse HEAD`` when the measurement started, with ``uncommitted_changes`` when dqn_tf/
+or bench/ differed from it then) and ``note`` (free text, ``--note``).
 """
 
 from __future__ import annotations
@@ -85,11 +87,17 @@ class Recorder:
         self.command = command
         self.load_before = os.getloadavg()[0]
         self.others = OtherLoad()
+        # The code that runs is the code at the start: a commit made during a long run is not.
+        self.commit = _git("rev-parse", "HEAD")
+        self.changed = bool(_git("status", "--porcelain", "--", "dqn_tf", "bench"))
 
     def document(self, figures: dict[str, Any], note: str = "") -> dict[str, Any]:
         share = self.others.share()
         load_after = os.getloadavg()[0]
-        changed = _git("status", "--porcelain", "--", "dqn_tf", "bench")
+        threads = {
+            pool: os.environ.get(f"TF_NUM_{pool.upper()}_THREADS", "default")
+            for pool in ("intraop", "interop")
+        }
         return {
             "figures": figures,
             "command": self.command,
@@ -101,9 +109,10 @@ class Recorder:
                 "load_average_after": round(load_after, 2),
                 "other_processes_cpu_share": round(share, 3),
                 "quiet": self.load_before <= 0.5 and share <= 0.05,
+                "tf_threads": threads,
             },
-            "commit": _git("rev-parse", "HEAD"),
-            "uncommitted_changes": bool(changed),
+            "commit": self.commit,
+            "uncommitted_changes": self.changed,
             "note": note,
         }
 
