@@ -66,6 +66,9 @@ COMMANDS = {
     "after_the_book_ablation": "python bench/ablation.py --steps 100000 --seeds 0 1 2 3 4",
     f"solve_{AFTER_THE_BOOK}": f"python bench/solve.py --seeds 0 1 2 3 4 {_AFTER_SOLVE}",
     f"solve_{AFTER_THE_BOOK}_fresh": f"python bench/solve.py --seeds 10 11 12 13 14 {_AFTER_SOLVE}",
+    f"solve_{AFTER_THE_BOOK}_fresh2": (
+        f"python bench/solve.py --seeds 15 16 17 18 19 {_AFTER_SOLVE}"
+    ),
     "sweep_loss": "python bench/results.py docs/results/sweep_loss.json -- python -m dqn_tf "
     "sweep --preset fast --steps 150000 --seeds 0 1 2 --set loss=mse,huber "
     "--run-dir runs/sweeps/loss --cpus-per-trial 2 --json",
