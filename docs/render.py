@@ -550,7 +550,8 @@ def glance(page: Page) -> str:
                  f"[LunarLander]({docs}lunarlander.md)"))  # fmt: skip
     results = []
     for name, seeds in ((f"solve_{AFTER_THE_BOOK}", "seeds"),
-                        (f"solve_{AFTER_THE_BOOK}_fresh", "fresh seeds")):  # fmt: skip
+                        (f"solve_{AFTER_THE_BOOK}_fresh", "fresh seeds"),
+                        (f"solve_{AFTER_THE_BOOK}_fresh2", "fresh seeds")):  # fmt: skip
         if (doc := load(name)) is not None:
             r = doc["figures"]
             seeds += f" {r[0]['seed']}-{r[-1]['seed']}"
