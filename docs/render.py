@@ -69,13 +69,6 @@ COMMANDS = {
     f"solve_{AFTER_THE_BOOK}_fresh2": (
         f"python bench/solve.py --seeds 15 16 17 18 19 {_AFTER_SOLVE}"
     ),
-    f"solve_{AFTER_THE_BOOK}_fresh3": (
-        f"python bench/solve.py --seeds 20 21 22 23 24 {_AFTER_SOLVE}"
-    ),
-    f"solve_{AFTER_THE_BOOK}_nohold_fresh3": (
-        f"python bench/solve.py --seeds 20 21 22 23 24 {_AFTER_SOLVE} --set epsilon_hold_mu=0 "
-        "--tag=-nohold"
-    ),
     "sweep_loss": "python bench/results.py docs/results/sweep_loss.json -- python -m dqn_tf "
     "sweep --preset fast --steps 150000 --seeds 0 1 2 --set loss=mse,huber "
     "--run-dir runs/sweeps/loss --cpus-per-trial 2 --json",

@@ -16,10 +16,6 @@ from dqn_tf.memory import Memory
 from dqn_tf.presets import Config
 from dqn_tf.quiet import tf  # TensorFlow without its start-up noise
 
-# The longest hold of a random action, in decisions (Dabney et al. cap theirs too): a tenth of
-# LunarLander's 1,000-step episodes.
-HOLD_MAX = 100
-
 
 class Agent:
     """Epsilon-greedy DQN agent for states of ``nS`` numbers and ``nA`` actions.
@@ -51,9 +47,6 @@ class Agent:
         # Agent steps (decisions) taken while learning; they drive the Keras notebook's linear
         # epsilon phase and step-based target sync.
         self.steps = tf.Variable(tf.constant(0, tf.int64), trainable=False, name="steps")
-        if config.epsilon_hold_mu > 0:  # P(n <= k) for holds of n = 1..HOLD_MAX decisions
-            p = np.arange(1, HOLD_MAX + 1, dtype=np.float64) ** -config.epsilon_hold_mu
-            self._hold_cdf = tf.constant(np.cumsum(p) / p.sum(), tf.float32)
         self._act = tf.function(self.act_graph)
         self._replay = tf.function(self.replay_graph)
         self._observe = tf.function(self.observe_graph)
@@ -107,23 +100,6 @@ class Agent:
         u = self.generator.uniform((), dtype=tf.float32)
         random_action = self.generator.uniform((), 0, self.nA, dtype=tf.int32)
         return tf.where(u < epsilon, random_action, self.greedy_graph(s))
-
-    def act_held_graph(
-        self, s: tf.Tensor, epsilon: tf.Tensor, left: tf.Tensor, held: tf.Tensor
-    ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
-        """:meth:`act_graph` whose random actions last (``epsilon_hold_mu``): while ``left`` >
-        0 the ``held`` action is played again; an exploring decision draws how many more
-        decisions it holds for. Returns the action and the new ``(left, held)``. Every draw is
-        made on every step, as in :meth:`act_graph`."""
-        u = self.generator.uniform((), dtype=tf.float32)
-        random_action = self.generator.uniform((), 0, self.nA, dtype=tf.int32)
-        # Inverse transform: the count of P(n <= k) below a uniform draw is n - 1.
-        more = tf.searchsorted(self._hold_cdf, [self.generator.uniform(())], side="right")[0]
-        more = tf.minimum(more, HOLD_MAX - 1)  # a sum of float32 may end just under 1
-        explore = (left == 0) & (u < epsilon)
-        a = tf.where(left > 0, held, tf.where(explore, random_action, self.greedy_graph(s)))
-        left = tf.where(left > 0, left - 1, tf.where(explore, more, 0))
-        return a, left, tf.where(explore, random_action, held)
 
     def replay_graph(self) -> tf.Tensor:
         """Sample a batch and take one compiled update; returns the loss."""

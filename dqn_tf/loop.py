@@ -92,17 +92,8 @@ class EpisodeRunner:
         done = tf.constant(False)  # terminated or truncated
         loss_sum = tf.constant(0.0, tf.float32)
         overlap = mode == LEARN and agent.config.learn_order == "overlap"
-        hold = agent.config.epsilon_hold_mu > 0 and not greedy
-        # A held random action ends with its episode: checkpoints, between episodes, need not
-        # save it.
-        left, held = tf.constant(0, tf.int32), tf.constant(0, tf.int32)
         while not done and t < max_steps:
-            if greedy:
-                a = agent.greedy_graph(s)
-            elif hold:
-                a, left, held = agent.act_held_graph(s, agent._epsilon.read_value(), left, held)
-            else:
-                a = agent.act_graph(s, agent._epsilon.read_value())
+            a = agent.greedy_graph(s) if greedy else agent.act_graph(s, agent._epsilon.read_value())
             if overlap:
                 # Learn from the memory as it was: the update reads nothing the game returns
                 # and the game's callback touches no variable, so TensorFlow runs the two at

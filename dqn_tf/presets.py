@@ -91,9 +91,6 @@ class Config:
     epsilon_decay: float = _field(0.9994, _DECAY)  # per episode, after any linear phase
     epsilon_linear_steps: int = _field(0, _integer(0))  # Keras notebook's linear phase (0: none)
     epsilon_linear_end: float = _field(0.05, _UNIT)  # epsilon at the end of that phase
-    # Temporally extended epsilon-greedy (Dabney et al. 2021): an exploring decision holds its
-    # random action for n decisions, P(n) ~ n^-mu up to 100 (0: one decision, the originals').
-    epsilon_hold_mu: float = _field(0.0, _MARGIN)
     # No update before the memory holds more than max(batch_size, learning_starts) transitions.
     learning_starts: int = _field(0, _integer(0))
     prefill: bool = _field(False, _BOOL)  # Keras notebook: random episodes until a batch

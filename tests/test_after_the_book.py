@@ -193,56 +193,9 @@ def test_the_learning_rate_falls_linearly_to_zero_then_stays():
         np.testing.assert_array_equal(a, b)
 
 
-def test_a_random_action_is_held_for_a_length_drawn_in_proportion_to_its_power():
-    agent = Agent(2, 4, get_preset("book", epsilon_hold_mu=2.0), seed=0)
-    s, zero, one_ = tf.constant([0.1, -0.2]), tf.constant(0), tf.constant(1.0)
-    greedy = int(agent.greedy_graph(s))
-    # Holding: the held action again, whatever epsilon is, one decision fewer left.
-    a, left, held = agent.act_held_graph(s, tf.constant(0.0), tf.constant(3), tf.constant(2))
-    assert (int(a), int(left), int(held)) == (2, 2, 2)
-    # Not holding, epsilon 0: greedy, and nothing more to hold.
-    a, left, _ = agent.act_held_graph(s, tf.constant(0.0), zero, tf.constant(2))
-    assert (int(a), int(left)) == (greedy, 0)
-
-    @tf.function
-    def explore(k):  # k exploring decisions, each from a state of no hold
-        drawn = tf.TensorArray(tf.int32, size=k)
-        for i in tf.range(k):
-            a, left, held = agent.act_held_graph(s, one_, zero, zero)
-            drawn = drawn.write(i, tf.stack([a, left, held]))
-        return drawn.stack()
-
-    a, left, held = explore(tf.constant(40_000)).numpy().T
-    np.testing.assert_array_equal(a, held)  # the action played is the one held
-    assert np.bincount(a, minlength=4).min() > 9_000  # every action, about equally
-    n = left + 1  # the hold's length: this decision and those left
-    assert n.min() == 1 and n.max() <= 100
-    p = np.arange(1, 101) ** -2.0
-    p /= p.sum()  # P(n) ~ n^-2, n = 1..100: 0.612, 0.153, 0.068, 0.038, then 0.129
-    expected = 40_000 * np.append(p[:4], p[4:].sum())
-    counts = np.append(np.bincount(n, minlength=101)[1:5], (n >= 5).sum())
-    chi2 = float(np.sum((counts - expected) ** 2 / expected))
-    assert chi2 < 18.47  # the 0.999 quantile of chi-square with 4 degrees of freedom
-
-
-def test_the_loop_holds_random_actions(tmp_path):
-    changes = {}
-    for mu in (0.0, 1.5):
-        config = get_preset("book", epsilon_hold_mu=mu, memory_size=5_000)
-        env = Environment(config=config, seed=4, run_dir=tmp_path / str(mu), summaries=False)
-        env.learn(1.0, 3, log_every=0)  # epsilon 1: every decision explores or holds
-        stored = len(env.agent.memory)
-        actions = env.agent.memory.actions.numpy()[:stored]
-        changes[mu] = np.mean(actions[1:] != actions[:-1])
-    # Without holds a new random action differs from the last three times in four; with
-    # holds of mean length 7.7 (mu 1.5, up to 100), about a tenth of decisions change.
-    assert 0.65 < changes[0.0] < 0.85
-    assert changes[1.5] < 0.25
-
-
 ALL_THREE = dict(
     memory_size=5_000, summary_every=10, n_step=3, dueling=True, priority_alpha=0.6,
-    priority_beta_steps=800, learning_rate_decay_steps=1_000, epsilon_hold_mu=2.0,
+    priority_beta_steps=800, learning_rate_decay_steps=1_000,
 )  # fmt: skip
 
 
