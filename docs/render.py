@@ -69,6 +69,9 @@ COMMANDS = {
     f"solve_{AFTER_THE_BOOK}_fresh2": (
         f"python bench/solve.py --seeds 15 16 17 18 19 {_AFTER_SOLVE}"
     ),
+    f"solve_{AFTER_THE_BOOK}_fresh3": (
+        f"python bench/solve.py --seeds 20 21 22 23 24 {_AFTER_SOLVE}"
+    ),
     "sweep_loss": "python bench/results.py docs/results/sweep_loss.json -- python -m dqn_tf "
     "sweep --preset fast --steps 150000 --seeds 0 1 2 --set loss=mse,huber "
     "--run-dir runs/sweeps/loss --cpus-per-trial 2 --json",
@@ -551,7 +554,8 @@ def glance(page: Page) -> str:
     results = []
     for name, seeds in ((f"solve_{AFTER_THE_BOOK}", "seeds"),
                         (f"solve_{AFTER_THE_BOOK}_fresh", "fresh seeds"),
-                        (f"solve_{AFTER_THE_BOOK}_fresh2", "fresh seeds")):  # fmt: skip
+                        (f"solve_{AFTER_THE_BOOK}_fresh2", "fresh seeds"),
+                        (f"solve_{AFTER_THE_BOOK}_fresh3", "fresh seeds")):  # fmt: skip
         if (doc := load(name)) is not None:
             r = doc["figures"]
             seeds += f" {r[0]['seed']}-{r[-1]['seed']}"
