@@ -42,8 +42,10 @@ _AGENT = "python bench/rocket_feasibility.py --episodes 100 --seed 1000 --repeat
 # Each results file, and the command that writes it (from the repository root).
 # The preset built from the ablation of notebooks/after_the_book.ipynb.
 AFTER_THE_BOOK = "lunar100k"
-# Its two solve tables differ only in their seeds.
+# Its solve tables differ only in their seeds.
 _AFTER_SOLVE = f"--steps 100000 --eval-episodes 100 --judge final --preset {AFTER_THE_BOOK}"
+# Its fresh seeds, five to a results file, each set named before its runs.
+_FRESH = {"fresh": "10 11 12 13 14", "fresh2": "15 16 17 18 19", "fresh3": "20 21 22 23 24"}
 COMMANDS = {
     "throughput": "python bench/throughput.py --steps 20000 --rounds 2 --after-the-book",
     "loop_profile": "python bench/loop_profile.py --steps 10000 --rounds 3",
@@ -65,13 +67,10 @@ COMMANDS = {
     "rocket_agent1_seeds1000": f"{_AGENT} rocket_gimbal --run-dir runs/solve/rocket-seed1",
     "after_the_book_ablation": "python bench/ablation.py --steps 100000 --seeds 0 1 2 3 4",
     f"solve_{AFTER_THE_BOOK}": f"python bench/solve.py --seeds 0 1 2 3 4 {_AFTER_SOLVE}",
-    f"solve_{AFTER_THE_BOOK}_fresh": f"python bench/solve.py --seeds 10 11 12 13 14 {_AFTER_SOLVE}",
-    f"solve_{AFTER_THE_BOOK}_fresh2": (
-        f"python bench/solve.py --seeds 15 16 17 18 19 {_AFTER_SOLVE}"
-    ),
-    f"solve_{AFTER_THE_BOOK}_fresh3": (
-        f"python bench/solve.py --seeds 20 21 22 23 24 {_AFTER_SOLVE}"
-    ),
+    **{
+        f"solve_{AFTER_THE_BOOK}_{tail}": f"python bench/solve.py --seeds {seeds} {_AFTER_SOLVE}"
+        for tail, seeds in _FRESH.items()
+    },
     "sweep_loss": "python bench/results.py docs/results/sweep_loss.json -- python -m dqn_tf "
     "sweep --preset fast --steps 150000 --seeds 0 1 2 --set loss=mse,huber "
     "--run-dir runs/sweeps/loss --cpus-per-trial 2 --json",
@@ -562,7 +561,7 @@ def glance(page: Page) -> str:
     else:
         results.append("seeds: not measured yet")
     # The fresh seeds' files, five seeds each, as one count and the count of each file.
-    fresh = [load(f"solve_{AFTER_THE_BOOK}_{tail}") for tail in ("fresh", "fresh2", "fresh3")]
+    fresh = [load(f"solve_{AFTER_THE_BOOK}_{tail}") for tail in _FRESH]
     fresh = [doc["figures"] for doc in fresh if doc is not None]
     if fresh:
         first, last = fresh[0][0]["seed"], fresh[-1][-1]["seed"]
